@@ -1,0 +1,117 @@
+"""Writing certificates (``tvmip-certificate/1``): streamed, atomic, deterministic.
+
+The format is described in :mod:`tvmip.checker.verify` and README.md.  Records
+are written as they are found, so memory does not grow with the number of
+regions; the file appears at its path only when complete (a temporary file in
+the same directory is renamed over it), so an interrupted run never leaves a
+half-written certificate.  Output is byte-for-byte deterministic: canonical JSON,
+a gzip header without name or time, and all run-dependent values (timings) in the
+end record's ``metadata``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import tempfile
+from pathlib import Path
+from typing import IO, Any
+
+from . import __version__
+from .checker.rationals import dumps, format_rational
+from .checker.verify import CERTIFICATE_FORMAT
+from .network import Box, Network
+from .search import EmptyBranch, Frontier, Open, Record, Region
+
+
+def _rational_text(value: Any) -> str:
+    formatted = format_rational(value)
+    return str(formatted) if isinstance(formatted, int) else f'"{formatted}"'
+
+
+def record_line(record: Record) -> str:
+    """One record as its canonical JSON line (hand-formatted: this is the hot path)."""
+    if isinstance(record, Region):
+        coords = ",".join(_rational_text(v) for v in record.witness)
+        return f'{{"r":"{record.pattern}","x":[{coords}]}}\n'
+    if isinstance(record, EmptyBranch):
+        terms = ",".join(
+            f'[{rid if isinstance(rid, int) else chr(34) + rid + chr(34)},{y}]'
+            for rid, y in record.multipliers
+        )
+        return f'{{"e":"{record.prefix}","y":[{terms}]}}\n'
+    if isinstance(record, (Open, Frontier)):
+        return f'{{"o":"{record.prefix}"}}\n'
+    raise TypeError(f"not a certificate record: {record!r}")
+
+
+def header_line(network: Network, box: Box | None, kind: str = "tree") -> str:
+    header = {
+        "format": CERTIFICATE_FORMAT,
+        "tool": f"tvmip {__version__}",
+        "kind": kind,
+        "network": network.to_json(),
+        "network_sha256": network.sha256,
+        "domain": None if box is None else box.to_json(),
+    }
+    return dumps(header) + "\n"
+
+
+def end_line(claims: dict[str, Any], metadata: dict[str, Any]) -> str:
+    return dumps({"end": {"claims": claims, "metadata": metadata}}) + "\n"
+
+
+class AtomicFile:
+    """A text file written to a temporary name and renamed into place on commit."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        directory = path.parent if str(path.parent) else Path(".")
+        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=directory)
+        self._temp = Path(temp)
+        self._raw = os.fdopen(fd, "wb")
+        self._gzip = None
+        binary: IO[bytes] = self._raw
+        if path.name.endswith(".gz"):
+            self._gzip = gzip.GzipFile(filename="", mode="wb", fileobj=self._raw, mtime=0,
+                                       compresslevel=6)
+            binary = self._gzip
+        self.text = io.TextIOWrapper(binary, encoding="utf-8", newline="\n")
+
+    def write(self, text: str) -> None:
+        self.text.write(text)
+
+    def commit(self) -> None:
+        self.text.flush()
+        self.text.detach()
+        if self._gzip is not None:
+            self._gzip.close()
+        self._raw.flush()
+        os.fsync(self._raw.fileno())
+        self._raw.close()
+        os.chmod(self._temp, 0o666 & ~_umask())
+        os.replace(self._temp, self.path)
+
+    def abort(self) -> None:
+        try:
+            self._raw.close()
+        finally:
+            self._temp.unlink(missing_ok=True)
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically (gzip when the name ends in .gz)."""
+    out = AtomicFile(path)
+    try:
+        out.write(text)
+    except BaseException:
+        out.abort()
+        raise
+    out.commit()

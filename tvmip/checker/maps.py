@@ -1,0 +1,106 @@
+"""Exact pre-activation maps along a pattern, in plain Python integers.
+
+This is the checker's own arithmetic, written independently of the producer's
+numpy code.  A layer input on a pattern's region is ``z(x) = (G x + h) / D``
+with integer rows ``[G | h]``; a layer with integer weights ``W / L`` and biases
+``b / L`` has pre-activations ``P = (W [G | h] + [0 | b D]) / (D L)``.  A row of
+``P`` is a tuple of ``n0 + 1`` integers (gradient, then constant) over the
+layer's denominator ``S = D L``.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+from .model import RELU, Network
+
+IntRow = tuple[int, ...]
+
+
+class PatternMaps:
+    """Pre-activation rows of every layer, cached for the current pattern prefix."""
+
+    def __init__(self, network: Network) -> None:
+        self.dim = network.input_dim
+        self.layers = []
+        self.first = []  # pattern position of each layer's first neuron
+        position = 0
+        for layer in network.layers:
+            entries = [w for row in layer.weights for w in row] + list(layer.biases)
+            scale = math.lcm(*(v.denominator for v in entries))
+            nonzeros = tuple(
+                tuple((k, int(w * scale)) for k, w in enumerate(row) if w)
+                for row in layer.weights
+            )
+            biases = tuple(int(b * scale) for b in layer.biases)
+            self.layers.append((nonzeros, biases, scale, layer.activation == RELU))
+            self.first.append(position)
+            if layer.activation == RELU:
+                position += layer.width
+        self.length = position
+        self._cache: list[tuple[str, list[IntRow], int] | None] = [None] * len(self.layers)
+        # position -> (layer index, neuron index) for the ReLU neurons
+        self.neuron = [
+            (li, j)
+            for li, (nz, _, _, relu) in enumerate(self.layers)
+            if relu
+            for j in range(len(nz))
+        ]
+
+    def layer_rows(self, index: int, pattern: str) -> tuple[list[IntRow], int]:
+        """Rows ``P`` and denominator ``S`` of layer ``index`` on ``pattern``'s region
+        (only the states before the layer are read)."""
+        key = pattern[: self.first[index]]
+        cached = self._cache[index]
+        if cached is not None and cached[0] == key:
+            return cached[1], cached[2]
+        if index == 0:
+            inputs: list[IntRow | None] = [
+                tuple(1 if i == k else 0 for i in range(self.dim + 1)) for k in range(self.dim)
+            ]
+            d = 1
+        else:
+            rows, d = self.layer_rows(index - 1, pattern)
+            if self.layers[index - 1][3]:
+                start = self.first[index - 1]
+                inputs = [row if pattern[start + k] == "+" else None for k, row in enumerate(rows)]
+            else:
+                inputs = list(rows)
+        nonzeros, biases, scale, _ = self.layers[index]
+        out = []
+        for terms, bias in zip(nonzeros, biases):
+            acc = [0] * (self.dim + 1)
+            for k, w in terms:
+                source = inputs[k]
+                if source is not None:
+                    acc = [a + w * v for a, v in zip(acc, source)]
+            acc[-1] += bias * d
+            out.append(tuple(acc))
+        result = (key, out, d * scale)
+        self._cache[index] = result
+        return out, d * scale
+
+    def row(self, position: int, pattern: str) -> tuple[IntRow, int]:
+        """The pre-activation row of the ReLU neuron at ``position`` and its denominator."""
+        index, j = self.neuron[position]
+        rows, s = self.layer_rows(index, pattern)
+        return rows[j], s
+
+    def children(self, position: int, pattern: str) -> str:
+        """The states a node at ``position`` branches into, in canonical order."""
+        row, _ = self.row(position, pattern)
+        if any(row[:-1]):
+            return "+-"
+        return "0" if row[-1] == 0 else "+" if row[-1] > 0 else "-"
+
+
+def strictly_positive(row: IntRow, sign: int, point: tuple[int, ...], q: int) -> bool:
+    """Whether ``sign * (row . (p/q, 1)) > 0``."""
+    return sign * (sum(a * p for a, p in zip(row, point)) + row[-1] * q) > 0
+
+
+def common_denominator(values: list[Fraction]) -> tuple[tuple[int, ...], int]:
+    """``values`` as integer numerators over one positive denominator."""
+    q = math.lcm(*(v.denominator for v in values)) if values else 1
+    return tuple(v.numerator * (q // v.denominator) for v in values), q

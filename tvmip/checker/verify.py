@@ -1,0 +1,181 @@
+"""Reading a certificate file and reaching one verdict (standard library only).
+
+A certificate (``tvmip-certificate/1``) is UTF-8 JSON Lines, gzip-compressed or
+not (recognised by its magic bytes, not its name):
+
+1. a header ``{"format", "tool", "kind", "network", "network_sha256", "domain"}``;
+2. the records of its kind (see :mod:`tvmip.checker.tree`);
+3. an end line ``{"end": {"claims": {...}, "metadata": {...}}}``.
+
+Everything is re-derived: the network's hash from its canonical form, every
+record's evidence, and the claimed counts from the records.  ``metadata``
+(timings, host) is not part of any claim and is not read.
+
+Reading is bounded: lines of at most :data:`MAX_LINE` bytes, and a gzip stream
+may expand at most :data:`MAX_EXPANSION` times its size (plus 16 MiB), so a
+hostile file costs time and memory proportional to its size.
+"""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO, Iterator
+
+from .model import box_from_json, network_from_json
+from .rationals import FormatError, loads
+from .tree import Rejected, TreeChecker
+
+CERTIFICATE_FORMAT = "tvmip-certificate/1"
+HEADER_KEYS = {"format", "tool", "kind", "network", "network_sha256", "domain"}
+MAX_LINE = 64 * 2**20
+MAX_EXPANSION = 200
+EXIT_VALID, EXIT_INVALID, EXIT_INPUT = 0, 1, 2
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The outcome: one line to print and the exit code that goes with it."""
+
+    line: str
+    exit_code: int
+    activation_regions: int | None = None
+    exact: bool = False
+
+    @property
+    def valid(self) -> bool:
+        return self.exit_code == EXIT_VALID
+
+
+class _Budget:
+    """Counts decompressed bytes against a limit proportional to the file's size."""
+
+    def __init__(self, compressed_size: int) -> None:
+        self.limit = MAX_EXPANSION * compressed_size + 16 * 2**20
+        self.used = 0
+
+    def spend(self, amount: int) -> None:
+        self.used += amount
+        if self.used > self.limit:
+            raise FormatError("", f"gzip stream expands beyond {self.limit} bytes (a gzip bomb?)")
+
+
+def _lines(handle: BinaryIO, budget: _Budget | None) -> Iterator[tuple[int, bytes]]:
+    number = 0
+    while True:
+        line = handle.readline(MAX_LINE + 1)
+        if not line:
+            return
+        number += 1
+        if budget is not None:
+            budget.spend(len(line))
+        if len(line) > MAX_LINE:
+            raise FormatError(f"line {number}", f"longer than {MAX_LINE} bytes")
+        if line.strip():
+            yield number, line
+
+
+def check_file(path: str | Path, expected_sha256: str | None = None) -> Verdict:
+    """Verify the certificate at ``path``; never raises on bad content."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as raw:
+            size = path.stat().st_size
+            gzipped = raw.read(2) == b"\x1f\x8b"
+            raw.seek(0)
+            if gzipped:
+                with gzip.GzipFile(fileobj=raw) as handle:
+                    return _check_stream(_lines(handle, _Budget(size)), expected_sha256)
+            return _check_stream(_lines(raw, None), expected_sha256)
+    except Rejected as exc:
+        return Verdict(f"INVALID: {exc}", EXIT_INVALID)
+    except FormatError as exc:
+        return Verdict(f"error: {path}: {exc}", EXIT_INPUT)
+    except (OSError, EOFError, zlib.error) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+        return Verdict(f"error: {path}: cannot read ({reason})", EXIT_INPUT)
+    except MemoryError:
+        return Verdict(f"error: {path}: too large to check in memory", EXIT_INPUT)
+
+
+def _expect_object(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise FormatError(where, "expected a JSON object")
+    return value
+
+
+def _check_stream(lines: Iterator[tuple[int, bytes]], expected_sha256: str | None) -> Verdict:
+    first = next(lines, None)
+    if first is None:
+        raise FormatError("", "empty file")
+    header = _expect_object(loads(first[1]), "line 1")
+    if header.get("format") != CERTIFICATE_FORMAT:
+        raise FormatError("line 1.format", f"not a {CERTIFICATE_FORMAT} certificate")
+    if set(header) != HEADER_KEYS:
+        raise FormatError("line 1", f"header keys must be {sorted(HEADER_KEYS)}")
+    if header["kind"] != "tree":
+        raise FormatError("line 1.kind", f"unknown certificate kind {header['kind']!r}")
+    network = network_from_json(header["network"])
+    if header["network_sha256"] != network.sha256:
+        raise Rejected("network_sha256 does not match the embedded network")
+    if expected_sha256 is not None and network.sha256 != expected_sha256:
+        raise Rejected("the certificate is about a different network than the one given")
+    box = box_from_json(header["domain"], network.input_dim)
+    tree = TreeChecker(network, box)
+    end = None
+    for number, line in lines:
+        where = f"line {number}"
+        if end is not None:
+            raise FormatError(where, "data after the end record")
+        record = _expect_object(loads(line), where)
+        if "end" in record:
+            end = _end_record(record, where)
+            continue
+        tree.feed(record, where)
+    if end is None:
+        raise FormatError("", "truncated: the end record with the claims is missing")
+    tree.finish()
+    return _verdict(end, tree)
+
+
+def _end_record(record: dict[str, Any], where: str) -> dict[str, Any]:
+    if set(record) != {"end"}:
+        raise FormatError(where, "the end record has exactly the key 'end'")
+    end = _expect_object(record["end"], f"{where}.end")
+    if set(end) != {"claims", "metadata"}:
+        raise FormatError(f"{where}.end", "expected exactly the keys 'claims' and 'metadata'")
+    _expect_object(end["metadata"], f"{where}.end.metadata")
+    claims = _expect_object(end["claims"], f"{where}.end.claims")
+    if set(claims) != {"activation_regions"}:
+        raise FormatError(f"{where}.end.claims", "expected exactly the claim 'activation_regions'")
+    claim = _expect_object(claims["activation_regions"], f"{where}.end.claims.activation_regions")
+    if set(claim) != {"kind", "value"} or claim["kind"] not in ("exact", "at_least") \
+            or not isinstance(claim["value"], int) or isinstance(claim["value"], bool):
+        raise FormatError(
+            f"{where}.end.claims.activation_regions",
+            'expected {"kind": "exact" | "at_least", "value": <integer>}',
+        )
+    return claims
+
+
+def _verdict(claims: dict[str, Any], tree: TreeChecker) -> Verdict:
+    claim = claims["activation_regions"]
+    if claim["value"] != tree.regions:
+        raise Rejected(
+            f"the certificate claims {claim['value']} activation regions but verifies {tree.regions}"
+        )
+    if claim["kind"] == "exact":
+        if tree.open:
+            raise Rejected(
+                f"claims an exact count but leaves {tree.open} subtrees unexplored"
+            )
+        return Verdict(f"VALID: {tree.regions} activation regions", EXIT_VALID, tree.regions, True)
+    return Verdict(
+        f"VALID: at least {tree.regions} activation regions "
+        f"(lower bound; {tree.open} subtrees unexplored)",
+        EXIT_VALID,
+        tree.regions,
+        False,
+    )

@@ -1,0 +1,184 @@
+"""The ``tvmip`` command.
+
+Exit codes: 0 success / VALID; 1 INVALID certificate or failed regression;
+2 bad input or usage; 3 a resource limit ended the run (the result is a certified
+lower bound); 4 internal error; 130 interrupted (the result is a certified lower
+bound).  Diagnostics go to stderr as one line; ``--debug`` shows tracebacks.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from . import __version__
+from .errors import InputError, TvmipError
+
+EXIT_LIMIT, EXIT_INTERRUPTED = 3, 130
+_DEBUG = False
+
+
+def _fail(message: str, code: int) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def _guarded(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn tvmip errors into one line and an exit code; tracebacks only with --debug."""
+
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except TvmipError as exc:
+            if _DEBUG:
+                raise
+            _fail(str(exc), exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        except (click.exceptions.Exit, click.ClickException, SystemExit):
+            raise
+        except Exception as exc:  # an unexpected failure is a bug: say so in one line
+            if _DEBUG:
+                raise
+            _fail(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug)", 4)
+
+    run.__name__ = command.__name__
+    run.__doc__ = command.__doc__
+    return run
+
+
+@click.group(invoke_without_command=True)
+@click.version_option(__version__, prog_name="tvmip")
+@click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
+    """Exact, certified region counts of small ternary ReLU networks.
+
+    With no command, runs the demo: counts the bundled network, writes its
+    certificate and re-verifies it with the independent checker.
+    """
+    global _DEBUG
+    _DEBUG = debug
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(demo)
+
+
+def _load(network: str | None):  # type: ignore[no-untyped-def]
+    from .network import default_network_path, load_network
+
+    path = Path(network) if network else default_network_path()
+    return path, load_network(path)
+
+
+def _domain_json(box: Any) -> Any:
+    return None if box is None else box.to_json()
+
+
+@main.command()
+@click.argument("network", required=False)
+@click.option("--box", "box_text", metavar="LO,HI", help="Count over the open box LO < x < HI "
+              "(a cube), or give all corners LO1,..,LOn,HI1,..,HIn.")
+@click.option("--certificate", "-c", type=click.Path(dir_okay=False),
+              help="Write a certificate here (gzip when the name ends in .gz).")
+@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable result.")
+@click.option("--max-regions", type=click.IntRange(min=1), help="Stop after K regions (lower bound).")
+@click.option("--time-limit", type=click.FloatRange(min=0), help="Stop after S seconds (lower bound).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress display.")
+@_guarded
+def count(network: str | None, box_text: str | None, certificate: str | None, as_json: bool,
+          max_regions: int | None, time_limit: float | None, quiet: bool) -> None:
+    """Count the activation regions of NETWORK (default: the bundled demo network)."""
+    from . import engine
+    from .network import parse_box
+
+    path, net = _load(network)
+    box = parse_box(box_text, net.input_dim) if box_text else None
+    if certificate is not None:
+        _check_writable(Path(certificate))
+    result = engine.count(net, box, certificate=certificate,
+                          limits=engine.Limits(max_regions, time_limit), progress=not quiet)
+    if as_json:
+        payload = {
+            "activation_regions": result.activation_regions,
+            "claim": result.claim,
+            "seconds": round(result.seconds, 6),
+            "domain": _domain_json(box),
+            "network": {"path": str(path), "sha256": result.network_sha256},
+            "linear_regions": None,
+            "distinct_maps": None,
+            "certificate": certificate,
+            "stop_reason": result.stop_reason,
+            "stats": result.stats,
+        }
+        click.echo(json.dumps(payload, indent=1))
+    else:
+        at_least = "" if result.exact else "at least "
+        domain = f"R^{net.input_dim}" if box is None else f"box {_box_text(box)}"
+        click.echo(f"{path}: {at_least}{result.activation_regions} activation regions over {domain}"
+                   f" ({result.claim}, {result.seconds:.3f} s)")
+        if certificate:
+            click.echo(f"certificate: {certificate}")
+        if not result.exact:
+            click.echo(f"stopped early ({result.stop_reason}): {result.open_subtrees} subtrees "
+                       "left unexplored", err=True)
+    if result.stop_reason == "interrupted":
+        sys.exit(EXIT_INTERRUPTED)
+    if result.stop_reason is not None:
+        sys.exit(EXIT_LIMIT)
+
+
+def _box_text(box: Any) -> str:
+    return " x ".join(f"({lo}, {hi})" for lo, hi in zip(box.lo, box.hi))
+
+
+def _check_writable(path: Path) -> None:
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise InputError(f"{path}: directory {parent} does not exist")
+    if path.is_dir():
+        raise InputError(f"{path}: is a directory")
+
+
+@main.command()
+@click.argument("certificate", type=click.Path(dir_okay=False))
+@click.option("--network", type=click.Path(dir_okay=False),
+              help="Also require the certificate to be about this network file.")
+@_guarded
+def check(certificate: str, network: str | None) -> None:
+    """Re-verify CERTIFICATE with exact rationals (the independent checker)."""
+    from .checker.verify import check_file
+
+    sha = _load(network)[1].sha256 if network else None
+    verdict = check_file(certificate, sha)
+    click.echo(verdict.line, err=verdict.exit_code == 2)
+    sys.exit(verdict.exit_code)
+
+
+@main.command()
+@_guarded
+def demo() -> None:
+    """Count the bundled ternary network, certify it, and re-check the certificate."""
+    from . import engine
+    from .checker.verify import check_file
+
+    path, net = _load(None)
+    with tempfile.TemporaryDirectory() as tmp:
+        cert = Path(tmp) / "demo.cert.json.gz"
+        result = engine.count(net, certificate=cert)
+        click.echo(f"network: {path} (input dim {net.input_dim}, widths {list(net.widths)}, "
+                   f"ternary: {net.ternary})")
+        click.echo(f"count:   {result.activation_regions} activation regions over "
+                   f"R^{net.input_dim} ({result.claim}, {result.seconds:.3f} s)")
+        click.echo(f"check:   {check_file(cert).line}")
+    click.echo("next:    tvmip count NETWORK.json --certificate out.cert.json.gz; "
+               "tvmip check out.cert.json.gz")
+
+
+if __name__ == "__main__":
+    main()
