@@ -30,7 +30,6 @@ from .search import (
     Region,
     SearchStats,
     StopSearch,
-    root_witness,
 )
 
 SPLIT_TARGET = 128
@@ -73,12 +72,12 @@ def split_top(explorer: Explorer, target: int = SPLIT_TARGET) -> list[Record]:
     The expansion step doubles whenever a round fails to double the frontier, so
     deep, narrow trees are not replayed level by level."""
     done: list[Record] = []
-    frontier = [Frontier("", root_witness(explorer.dim, explorer.box))]
+    frontier = [explorer.root()]
     step = 1
     while frontier and len(frontier) < target:
         grown: list[Record] = []
         for node in frontier:
-            explorer.explore(node.prefix, node.witness, grown.append, cutoff=len(node.prefix) + step)
+            explorer.explore(node, grown.append, cutoff=len(node.prefix) + step)
         new_frontier = [r for r in grown if isinstance(r, Frontier)]
         done.extend(r for r in grown if not isinstance(r, Frontier))
         if len(new_frontier) < 2 * len(frontier):
@@ -176,7 +175,7 @@ def count(
                     emit(Open(item.prefix))
                 else:
                     try:
-                        explorer.explore(item.prefix, item.witness, emit, tick=run.tick)
+                        explorer.explore(item, emit, tick=run.tick)
                     except StopSearch:
                         pass
         seconds = time.perf_counter() - run.start

@@ -79,13 +79,12 @@ class MaxSlackLP:
         h.changeObjectiveSense(highspy.ObjSense.kMaximize)
         self.rows = 0
 
-    def push(self, a: list[int], c: int) -> None:
-        """Add the row ``a . x + t <= c`` scaled to unit 2-norm (a != 0)."""
-        norm = math.sqrt(math.fsum(float(v) * float(v) for v in a))
-        values = np.empty(self.dim + 1)
-        values[:-1] = [float(v) / norm for v in a]
-        values[-1] = 1.0
-        self._highs.addRow(-_INF, float(c) / norm, self.dim + 1, self._index, values)
+    def push(self, row: tuple[int, ...]) -> None:
+        """Add ``a . x + t <= c`` for the row ``(a, c)`` (a != 0), scaled to unit 2-norm."""
+        a = [float(v) for v in row[:-1]]
+        norm = math.hypot(*a)
+        values = np.array([*(v / norm for v in a), 1.0])
+        self._highs.addRow(-_INF, float(row[-1]) / norm, self.dim + 1, self._index, values)
         self.rows += 1
 
     def pop(self) -> None:

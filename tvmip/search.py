@@ -5,39 +5,47 @@ then by index).  At a node, the pre-activation of the next neuron is an exact
 affine function ``pre(x)`` on the node's region (:mod:`tvmip.affine`):
 
 * ``pre == 0`` identically: one child, state ``0``;
-* ``pre`` constant: one child, its sign;
-* otherwise children ``+`` (pre > 0) and ``-`` (pre < 0), in that order.  The side
-  holding the node's witness point is non-empty for free; the other side is
-  decided by a cheap exact proof when one exists (a parallel opposite row, the
-  box), else by the LP oracle, whose hint is made exact (:mod:`tvmip.exact`).
+* ``pre`` constant, or stable (one side proved empty when the layer started, see
+  below): one child, no record;
+* otherwise children ``+`` (pre > 0) and ``-`` (pre < 0), in that order.  A side
+  holding a known interior point of the node is non-empty for free; otherwise a
+  cheap exact proof (parallel opposite row, box, a proof reused from another
+  node) or the LP oracle decides it, and its hint is made exact (:mod:`tvmip.exact`).
 
-Records are emitted in depth-first order, which is the lexicographic order of
-their pattern strings ('+' < '-'): a :class:`Region` per leaf with its witness,
-an :class:`EmptyBranch` per empty side with Motzkin multipliers, and a
-:class:`Frontier` for nodes at the cutoff depth whose subtrees are explored
-separately (by another call, a worker, or never: then they stay open).
+When a layer starts at a node ``v``, every neuron of the layer is tested once for
+stability on ``v``'s region.  A stable neuron's empty side is proved there, in a
+look-ahead record that covers the whole subtree, so deeper nodes neither branch
+on it nor repeat the proof.  The LP witnesses found on the way are kept as known
+points for the nodes below.
 
-Each call to :meth:`Explorer.explore` starts from a reset LP and replays its
-prefix, so the evidence for a subtree depends only on the subtree's root and is
-identical whichever process computes it.
+Records are emitted in depth-first order, the lexicographic order of their
+pattern strings (``'*' < '+' < '-'``): a :class:`Region` per leaf, an
+:class:`EmptyBranch` per proved-empty side, and a :class:`Frontier` for each node
+at the cutoff depth, whose subtree is explored by a later call.  Every call to
+:meth:`Explorer.explore` starts from a reset LP and replays its root's prefix, so
+a subtree's evidence depends only on its root, whichever process computes it.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Callable, Union
 
 import numpy as np
 
-from .affine import INT64_SAFE, ScaledLayer, input_map, layer_output, pre_activations, scale_network
+from .affine import ScaledLayer, input_map, layer_output, pre_activations, scale_network
 from .errors import InternalError
 from .exact import Motzkin, Row, Witness, decide, motzkin_holds, motzkin_on_support, round_point
 from .lp import LPHint, MaxSlackLP
 from .network import Box, Network
+from .polyhedron import Polyhedron, Proof, RowId, slack
 
-RowId = Union[int, str]
+PROOF_CACHE = 4  # emptiness proofs remembered per (neuron, side) within a subtree
+POINTS_CAP = 8  # known interior points carried per node
+
+Points = tuple[Witness, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,9 +58,13 @@ class Region:
 
 @dataclass(frozen=True, slots=True)
 class EmptyBranch:
-    """An empty side: ``prefix`` ends with the empty state; ``multipliers`` are
-    integers on the branch's strict inequalities (row ids: pattern positions, or
-    ``"lo<i>"`` / ``"hi<i>"`` for box faces) whose combination is a constant <= 0."""
+    """An empty side.  ``prefix`` is a node followed by the empty state of the next
+    neuron, or, for a look-ahead, a node ``v`` followed by ``k`` wildcards ``*`` and
+    the empty state of the neuron ``k`` places further (in the same layer): that
+    side is empty on all of ``v``'s region, hence at every node of its subtree.
+    ``multipliers`` are integers on the strict inequalities of ``v``'s pattern (row
+    ids: pattern positions, or ``"lo<i>"`` / ``"hi<i>"`` for box faces) and of the
+    empty side, whose combination is a constant function <= 0 (Motzkin)."""
 
     prefix: str
     multipliers: tuple[tuple[RowId, int], ...]
@@ -60,10 +72,15 @@ class EmptyBranch:
 
 @dataclass(frozen=True, slots=True)
 class Frontier:
-    """A non-empty node whose subtree is not explored by this call."""
+    """A non-empty node whose subtree this call does not explore, with what its
+    exploration needs: a witness, the stable neurons found on its path (their rows
+    are not in the polyhedron; those of its own layer fix states below it) and
+    further known interior points."""
 
     prefix: str
     witness: Witness
+    stable: tuple[tuple[int, str], ...] = ()
+    points: Points = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,13 +100,16 @@ class StopSearch(Exception):
 
 @dataclass
 class SearchStats:
+    """Counters of the work done (the figures bench/ reports)."""
+
     nodes: int = 0
     regions: int = 0
     empty: int = 0
     lps: int = 0
-    free_sides: int = 0
+    known_points: int = 0
     parallel_proofs: int = 0
     box_proofs: int = 0
+    reused_proofs: int = 0
     exact_fallbacks: int = 0
 
     def add(self, other: "SearchStats") -> None:
@@ -106,75 +126,26 @@ def root_witness(dim: int, box: Box | None) -> Witness:
     return Witness(tuple(int(v * q) for v in centre), q)
 
 
-def _primitive(values: list[int]) -> tuple[tuple[int, ...], int]:
-    g = math.gcd(*values)
-    return tuple(v // g for v in values), g
+def _side_row(a: list[int], c: int, side: str) -> tuple[Row, int]:
+    """The primitive integer row ``a' . x < c'`` of ``pre > 0`` ('+') or ``pre < 0``
+    ('-') for ``pre = a . x + c``, and the gcd it was divided by."""
+    raw = [-v for v in a] + [c] if side == "+" else a + [-c]
+    g = math.gcd(*raw)
+    return tuple(v // g for v in raw), g
 
 
-@dataclass
-class _Rows:
-    """The strict inequalities of the current node, kept in step with the LP."""
+def _inside(row: Row, points: Points) -> Witness | None:
+    """The first known point satisfying ``row`` strictly (all satisfy the node's rows)."""
+    for point in points:
+        if slack(row, point) > 0:
+            return point
+    return None
 
-    dim: int
-    capacity: int
-    rows: list[Row] = field(default_factory=list)
-    ids: list[RowId] = field(default_factory=list)
-    scales: list[Fraction] = field(default_factory=list)
-    by_direction: dict[tuple[int, ...], list[tuple[Fraction, int, int]]] = field(default_factory=dict)
 
-    def __post_init__(self) -> None:
-        self.matrix = np.zeros((self.capacity, self.dim + 1), dtype=np.int64)
-        self.bound = 0
-
-    def push(self, row: Row, row_id: RowId, scale: Fraction) -> None:
-        index = len(self.rows)
-        self.rows.append(row)
-        self.ids.append(row_id)
-        self.scales.append(scale)
-        big = max(abs(v) for v in row)
-        if big >= INT64_SAFE and self.matrix.dtype != object:
-            self.matrix = self.matrix.astype(object)
-        self.matrix[index] = row
-        self.bound = max(self.bound, big)
-        direction, g = _primitive(list(row[:-1]))
-        self.by_direction.setdefault(direction, []).append((Fraction(row[-1], g), g, index))
-
-    def pop(self) -> None:
-        row = self.rows.pop()
-        self.ids.pop()
-        self.scales.pop()
-        direction, _ = _primitive(list(row[:-1]))
-        entries = self.by_direction[direction]
-        entries.pop()
-        if not entries:
-            del self.by_direction[direction]
-
-    def satisfied_by(self, extra: Row, w: Witness) -> bool:
-        """Whether ``w`` satisfies every row and ``extra`` strictly (exact)."""
-        if extra[-1] * w.q - sum(a * p for a, p in zip(extra, w.p)) <= 0:
-            return False
-        count = len(self.rows)
-        if not count:
-            return True
-        bound_w = max(max(abs(v) for v in w.p), w.q)
-        m = self.matrix[:count]
-        if self.matrix.dtype != object and self.bound * bound_w * (self.dim + 1) < INT64_SAFE:
-            return bool(np.all(m[:, :-1] @ np.array(w.p, dtype=np.int64) < m[:, -1] * w.q))
-        return all(r[-1] * w.q - sum(a * p for a, p in zip(r, w.p)) > 0 for r in self.rows)
-
-    def opposite(self, row: Row) -> Motzkin | None:
-        """A two-row proof: an existing row with the opposite normal and rhs too small."""
-        direction, g = _primitive([-v for v in row[:-1]])
-        entries = self.by_direction.get(direction)
-        if not entries:
-            return None
-        rhs = Fraction(row[-1], g)
-        best = min(entries)
-        if rhs + best[0] <= 0:
-            y_old, y_new = g, best[1]
-            k = math.gcd(y_old, y_new)
-            return Motzkin((best[2], len(self.rows)), (y_old // k, y_new // k))
-        return None
+def _child_points(witness: Witness, row: Row, points: Points) -> Points:
+    """Known points of a child: its witness first, then the parent's points inside it."""
+    kept = [pt for pt in points if pt is not witness and slack(row, pt) > 0]
+    return (witness, *kept[: POINTS_CAP - 1])
 
 
 class Explorer:
@@ -185,57 +156,39 @@ class Explorer:
         self.box = box
         self.dim = network.input_dim
         self.layers: tuple[ScaledLayer, ...] = scale_network(network)
-        self.relu_count = network.relu_count
         self.lp = MaxSlackLP(self.dim)
         self.stats = SearchStats()
-        self._tick: Callable[[], None] | None = None
+        self._capacity = network.relu_count + 2 * self.dim + 1
         self._emit: Emit = lambda record: None
+        self._tick: Callable[[], None] | None = None
         self._cutoff = -1
+        self._root = self.root()
+
+    def root(self) -> Frontier:
+        """The root of the search tree, as a subtree to explore."""
+        return Frontier("", root_witness(self.dim, self.box))
+
+    def explore(self, root: Frontier, emit: Emit, cutoff: int | None = None,
+                tick: Callable[[], None] | None = None) -> None:
+        """Emit the records of the subtree at ``root`` in depth-first order.  Nodes at
+        depth ``cutoff`` are emitted as :class:`Frontier`.  ``tick`` is called after
+        every record and may raise :class:`StopSearch`, after which the unexplored
+        rest is emitted as :class:`Open` records and the exception propagates."""
+        self._emit, self._tick = emit, tick
+        self._cutoff = -1 if cutoff is None else cutoff
+        self._root = root
         self._pattern: list[str] = []
-
-    # -- set-up -----------------------------------------------------------------
-
-    def _reset(self) -> None:
-        self.lp.reset()
-        self._rows = _Rows(self.dim, self.relu_count + 2 * self.dim + 1)
+        self._stable = dict(root.stable)
+        self._proofs: dict[tuple[int, str], list[Proof]] = {}
+        self._poly = Polyhedron(self.dim, self._capacity, self.lp)
         if self.box is not None:
             for i, (lo, hi) in enumerate(zip(self.box.lo, self.box.hi)):
                 for sign, bound, name in ((-1, lo, "lo"), (1, hi, "hi")):
                     a = [0] * self.dim
                     a[i] = sign * bound.denominator
-                    self._push((*a, sign * bound.numerator), f"{name}{i}", Fraction(bound.denominator))
-
-    def _push(self, row: Row, row_id: RowId, scale: Fraction) -> None:
-        self._rows.push(row, row_id, scale)
-        self.lp.push(list(row[:-1]), row[-1])
-
-    def _pop(self) -> None:
-        self._rows.pop()
-        self.lp.pop()
-
-    # -- public -----------------------------------------------------------------
-
-    def explore(
-        self,
-        prefix: str,
-        witness: Witness | None,
-        emit: Emit,
-        cutoff: int | None = None,
-        tick: Callable[[], None] | None = None,
-    ) -> None:
-        """Emit the records of the subtree at ``prefix`` (a non-empty node with the
-        given ``witness``; ``''`` and None for the root) in depth-first order.
-        Nodes at depth ``cutoff`` are emitted as :class:`Frontier`.  ``tick`` is
-        called after every record and may raise :class:`StopSearch`."""
-        self._emit = emit
-        self._tick = tick
-        self._cutoff = -1 if cutoff is None else cutoff
-        self._reset()
-        self._pattern = []
-        if witness is None:
-            witness = root_witness(self.dim, self.box)
-        m, d = input_map(self.dim)
-        self._enter_layer(0, m, d, witness, prefix)
+                    self._poly.push((*a, sign * bound.numerator), f"{name}{i}",
+                                    (bound.denominator, 1))
+        self._enter_layer(0, *input_map(self.dim), (root.witness, *root.points))
 
     # -- the tree ---------------------------------------------------------------
 
@@ -244,99 +197,162 @@ class Explorer:
         if self._tick is not None:
             self._tick()
 
-    def _enter_layer(self, index: int, m: np.ndarray, d: int, w: Witness, replay: str) -> None:
+    def _frontier(self, points: Points) -> None:
+        self._record(Frontier("".join(self._pattern), points[0],
+                              tuple(sorted(self._stable.items())), points[1:]))
+
+    def _enter_layer(self, index: int, m: np.ndarray, d: int, points: Points) -> None:
         if index == len(self.layers):
             self.stats.regions += 1
-            self._record(Region("".join(self._pattern), w.coordinates()))
+            self._record(Region("".join(self._pattern), points[0].coordinates()))
             return
         layer = self.layers[index]
         p, s = pre_activations(layer, m, d)
         if not layer.relu:
-            self._enter_layer(index + 1, *layer_output(p, s, None), w, replay)
+            self._enter_layer(index + 1, *layer_output(p, s, None), points)
             return
-        self._neuron(index, 0, p, s, w, replay)
+        if layer.first < len(self._root.prefix):
+            self._neuron(index, 0, p, s, points)
+        elif layer.first == self._cutoff:
+            self._frontier(points)
+        else:
+            found, points = self._layer_start(layer, p, s, points)
+            self._stable.update(found)
+            try:
+                self._neuron(index, 0, p, s, points)
+            finally:
+                for position in found:
+                    del self._stable[position]
 
-    def _neuron(self, index: int, j: int, p: np.ndarray, s: int, w: Witness, replay: str) -> None:
+    def _neuron(self, index: int, j: int, p: np.ndarray, s: int, points: Points) -> None:
         layer = self.layers[index]
         if j == layer.width:
-            states = self._pattern[layer.first :]
-            active = np.array([state == "+" for state in states], dtype=np.int64)
-            self._enter_layer(index + 1, *layer_output(p, s, active), w, replay)
+            active = np.array([state == "+" for state in self._pattern[layer.first:]],
+                              dtype=np.int64)
+            self._enter_layer(index + 1, *layer_output(p, s, active), points)
             return
         position = layer.first + j
         coeffs = p[j].tolist()
         a, c = coeffs[:-1], coeffs[-1]
-        if position < len(replay):
-            self._replay_step(index, j, p, s, w, replay, a, c)
+        constant = not any(a)
+        if position < len(self._root.prefix):
+            state = self._root.prefix[position]
+        elif position == self._cutoff:
+            self._frontier(points)
             return
-        if position == self._cutoff:
-            self._record(Frontier("".join(self._pattern), w))
+        elif constant:
+            state = "0" if c == 0 else "+" if c > 0 else "-"
+        elif position in self._stable:
+            state = self._stable[position]
+        else:
+            self.stats.nodes += 1
+            self._branch(index, j, p, s, points, a, c)
             return
-        self.stats.nodes += 1
-        if not any(a):
-            self._pattern.append("0" if c == 0 else "+" if c > 0 else "-")
-            self._neuron(index, j + 1, p, s, w, replay)
+        # A single child: replayed, constant or stable.  Only a replayed branching
+        # neuron's inequality joins the polyhedron (stable rows are redundant).
+        if constant and state != ("0" if c == 0 else "+" if c > 0 else "-") or \
+                not constant and state not in "+-":
+            raise InternalError(f"state {state!r} at position {position} is impossible")
+        self._pattern.append(state)
+        pushed = not constant and position not in self._stable
+        if pushed:
+            row, g = _side_row(a, c, state)
+            self._poly.push(row, position, (s, g))
+        try:
+            self._neuron(index, j + 1, p, s, points)
+        finally:
             self._pattern.pop()
-            return
-        value = sum(ai * pi for ai, pi in zip(a, w.p)) + c * w.q
-        sides = (("+", [-v for v in a] + [c]), ("-", a + [-c]))
+            if pushed:
+                self._poly.pop()
+
+    def _branch(self, index: int, j: int, p: np.ndarray, s: int, points: Points,
+                a: list[int], c: int) -> None:
+        """Both sides of a non-constant neuron: each gets a witness or a proof."""
+        position = self.layers[index].first + j
         outcomes = []
         saved = None
-        for side, raw in sides:
-            row, g = _primitive(raw)
-            if (value > 0) == (side == "+") and value != 0:
-                self.stats.free_sides += 1
-                outcomes.append((side, row, g, w, None))
+        for side in "+-":
+            row, g = _side_row(a, c, side)
+            point = _inside(row, points)
+            if point is not None:
+                self.stats.known_points += 1
+                outcomes.append((side, row, g, point, None))
                 continue
             if saved is None:
                 saved = self.lp.basis()
-            outcomes.append((side, row, g, *self._decide(row, saved)))
+            outcomes.append((side, row, g, *self._decide(row, saved, position, side)))
+        if all(isinstance(o[3], Motzkin) for o in outcomes):
+            raise InternalError(f"both sides of neuron {position} proved empty on a non-empty region")
         prefix = "".join(self._pattern)
+        k = 0
         try:
             for k, (side, row, g, evidence, child_basis) in enumerate(outcomes):
                 if isinstance(evidence, Motzkin):
                     self.stats.empty += 1
-                    self._record(EmptyBranch(prefix + side, self._multipliers(evidence, position, s, g)))
+                    multipliers = self._poly.multipliers(evidence, position, (s, g))
+                    self._record(EmptyBranch(prefix + side, multipliers))
                     continue
-                self._push(row, position, Fraction(s, g))
+                self._poly.push(row, position, (s, g))
                 if child_basis is not None:
                     self.lp.restore(child_basis)
                 self._pattern.append(side)
                 try:
-                    self._neuron(index, j + 1, p, s, evidence, replay)
+                    self._neuron(index, j + 1, p, s, _child_points(evidence, row, points))
                 finally:
                     self._pattern.pop()
-                    self._pop()
+                    self._poly.pop()
                     if child_basis is not None:
                         self.lp.restore(saved)
         except StopSearch:
-            for side, _, _, evidence, _ in outcomes[k + 1 :]:
+            for side, _, _, evidence, _ in outcomes[k + 1:]:
                 if not isinstance(evidence, Motzkin):
                     self._emit(Open(prefix + side))
             raise
 
-    def _replay_step(self, index: int, j: int, p: np.ndarray, s: int, w: Witness,
-                     replay: str, a: list[int], c: int) -> None:
-        """Follow the given prefix down to the subtree root, pushing its rows."""
-        position = self.layers[index].first + j
-        state = replay[position]
-        forced = None if any(a) else "0" if c == 0 else "+" if c > 0 else "-"
-        if state != forced and (forced is not None or state not in "+-"):
-            raise InternalError(f"prefix state {state!r} at position {position} is impossible")
-        self._pattern.append(state)
-        if forced is None:
-            raw = [-v for v in a] + [c] if state == "+" else a + [-c]
-            row, g = _primitive(raw)
-            self._push(row, position, Fraction(s, g))
-        self._neuron(index, j + 1, p, s, w, replay)
+    def _layer_start(self, layer: ScaledLayer, p: np.ndarray, s: int,
+                     points: Points) -> tuple[dict[int, str], Points]:
+        """Test the layer's neurons after the first for stability on this node's
+        region.  A stable neuron's empty side is proved once, as the look-ahead
+        record ``prefix + '*' * k + side``; an unstable one's witness becomes a
+        known point."""
+        prefix = "".join(self._pattern)
+        stable: dict[int, str] = {}
+        records = []
+        saved = None
+        for j in range(1, layer.width):
+            coeffs = p[j].tolist()
+            a, c = coeffs[:-1], coeffs[-1]
+            if not any(a):
+                continue
+            missing = [(side, *_side_row(a, c, side)) for side in "+-"]
+            missing = [m for m in missing if _inside(m[1], points) is None]
+            if len(missing) != 1:
+                continue  # both sides hold known points, or all lie on the hyperplane
+            side, row, g = missing[0]
+            position = layer.first + j
+            if saved is None:
+                saved = self.lp.basis()
+            evidence, _ = self._decide(row, saved, position, side)
+            if isinstance(evidence, Motzkin):
+                stable[position] = "-" if side == "+" else "+"
+                self.stats.empty += 1
+                multipliers = self._poly.multipliers(evidence, position, (s, g))
+                records.append(EmptyBranch(prefix + "*" * j + side, multipliers))
+            else:
+                points = (*points, evidence)[:POINTS_CAP]
+        for record in sorted(records, key=lambda r: r.prefix):
+            self._record(record)
+        return stable, points
 
     # -- deciding one side ------------------------------------------------------
 
-    def _decide(self, row: Row, saved: object) -> tuple[Witness | Motzkin, object]:
-        """Evidence for the side ``row`` of the current node: a witness (with the LP
-        basis to enter it with) or Motzkin multipliers on ``rows + [row]``."""
-        rows = self._rows
-        proof = rows.opposite(row)
+    def _decide(self, row: Row, saved: object, position: int,
+                side: str) -> tuple[Witness | Motzkin, object]:
+        """Evidence for ``side`` of the neuron at ``position``, whose inequality is
+        ``row``: a witness (with the LP basis to enter that child with) or Motzkin
+        multipliers on the polyhedron's rows plus ``row`` (index ``len(poly)``)."""
+        poly = self._poly
+        proof = poly.opposite(row)
         if proof is not None:
             self.stats.parallel_proofs += 1
             return proof, None
@@ -345,26 +361,37 @@ class Explorer:
             if proof is not None:
                 self.stats.box_proofs += 1
                 return proof, None
-        self.lp.push(list(row[:-1]), row[-1])
+        cached = self._proofs.setdefault((position, side), [])
+        for known in cached:
+            proof = poly.reuse(row, position, known)
+            if proof is not None:
+                self.stats.reused_proofs += 1
+                return proof, None
+        self.lp.push(row)
         hint = self.lp.solve()
         self.stats.lps += 1
         evidence = self._evidence(row, hint)
         child_basis = self.lp.basis() if isinstance(evidence, Witness) else None
         self.lp.pop()
         self.lp.restore(saved)
+        if isinstance(evidence, Motzkin):
+            cached.insert(0, poly.proof_ids(evidence, position))
+            del cached[PROOF_CACHE:]
         return evidence, child_basis
 
     def _evidence(self, row: Row, hint: LPHint) -> Witness | Motzkin:
-        rows = self._rows
+        """Exact evidence from the LP hint: a rounded point that verifies, Motzkin
+        multipliers solved exactly on the dual support, or (rarely) an exact solve."""
+        poly = self._poly
         if hint.optimal and hint.t > 0:
             for w in round_point(hint.x, hint.t):
-                if rows.satisfied_by(row, w):
+                if poly.satisfied_by(row, w):
                     return w
-        system = rows.rows + [row]
-        if hint.optimal:
-            scale = float(np.max(hint.duals)) if hint.duals.size else 0.0
-            support = [i for i, v in enumerate(hint.duals) if v > 1e-9 * scale]
-            cert = motzkin_on_support(system, support) if scale > 0 else None
+        system = poly.rows + [row]
+        if hint.optimal and hint.duals.size:
+            top = float(np.max(hint.duals))
+            support = [i for i, v in enumerate(hint.duals) if v > 1e-9 * top]
+            cert = motzkin_on_support(system, support) if top > 0 else None
             if cert is not None:
                 return cert
         self.stats.exact_fallbacks += 1
@@ -372,43 +399,23 @@ class Explorer:
 
     def _box_proof(self, row: Row) -> Motzkin | None:
         """``a . x < c`` fails on the whole box when ``min over the box of a . x >= c``:
-        then the new row plus ``|a_i|`` times the binding box faces is the proof."""
+        the row plus ``|a_i|`` times the binding box faces is then the proof (box
+        rows sit at indices ``2i`` (lo) and ``2i + 1`` (hi), scaled by denominators)."""
         assert self.box is not None
         a, c = row[:-1], row[-1]
         corner = sum(ai * (lo if ai > 0 else hi) for ai, lo, hi in zip(a, self.box.lo, self.box.hi))
         if corner < c:
             return None
-        # Box rows sit at indices 2i (lo_i) and 2i+1 (hi_i), scaled by the denominators.
         support, weights = [], []
         for i, ai in enumerate(a):
             if ai:
                 bound = self.box.lo[i] if ai > 0 else self.box.hi[i]
                 support.append(2 * i + (0 if ai > 0 else 1))
                 weights.append(Fraction(abs(ai), bound.denominator))
-        support.append(len(self._rows.rows))
+        support.append(len(self._poly))
         weights.append(Fraction(1))
         scale = math.lcm(*(v.denominator for v in weights))
-        cert = Motzkin(tuple(support), tuple(int(v * scale) for v in weights))
-        if not motzkin_holds(self._rows.rows + [row], cert):
+        proof = Motzkin(tuple(support), tuple(int(v * scale) for v in weights))
+        if not motzkin_holds(self._poly.rows + [row], proof):
             raise InternalError("box proof does not verify")
-        return cert
-
-    def _multipliers(self, cert: Motzkin, position: int, s: int, g: int) -> tuple[tuple[RowId, int], ...]:
-        """Rescale multipliers from the integer rows to the true-scale inequalities
-        ``g_i(x) > 0`` of the certificate format, as coprime integers."""
-        rows = self._rows
-        values = []
-        for index, y in zip(cert.support, cert.y):
-            if index == len(rows.rows):
-                values.append((position, y * Fraction(s, g)))
-            else:
-                values.append((rows.ids[index], y * rows.scales[index]))
-        denominator = math.lcm(*(v.denominator for _, v in values))
-        ints = [(rid, int(v * denominator)) for rid, v in values]
-        common = math.gcd(*(v for _, v in ints))
-        return tuple(sorted(((rid, v // common) for rid, v in ints), key=_row_order))
-
-
-def _row_order(item: tuple[RowId, int]) -> tuple[int, int | str]:
-    rid = item[0]
-    return (0, rid) if isinstance(rid, int) else (1, rid)
+        return proof

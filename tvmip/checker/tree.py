@@ -16,6 +16,10 @@ Per record:
 * empty ``{"e": prefix, "y": [[row, multiplier], ...]}``: the multipliers are
   >= 0, not all zero, and combine the prefix's strict inequalities (and box
   faces) into a constant function that is <= 0 (Motzkin: no point satisfies them);
+* look-ahead ``{"e": v + "*" * k + side, "y": ...}``: the same proof on the region
+  of the node ``v`` for the neuron ``k`` places further in the same layer (whose
+  map ``v`` already determines).  That side is then empty at every node of ``v``'s
+  subtree, so those nodes have one child there and need no record of their own;
 * open ``{"o": prefix}``: an unexplored subtree (the count is then a lower bound).
 
 Memory is proportional to the depth of the tree, not to the number of records.
@@ -31,6 +35,7 @@ from .model import Box, Network
 from .rationals import FormatError, parse_rational
 
 STATES = frozenset("+-0")
+WILDCARD = "*"
 
 
 class Rejected(Exception):
@@ -48,27 +53,37 @@ class TreeChecker:
         self.regions = 0
         self.empty = 0
         self.open = 0
-        self.last_region: str | None = None
+        # look-aheads in force: position -> [(node, empty side)], and their stack
+        self.scopes: dict[int, list[tuple[str, str]]] = {}
+        self.scope_stack: list[tuple[str, int, str]] = []
 
     def feed(self, record: dict[str, Any], where: str) -> None:
         kind = _record_kind(record, where)
-        pattern = record[kind]
-        if not isinstance(pattern, str) or not set(pattern) <= STATES:
-            raise FormatError(f"{where}.{kind}", "expected a string over '+', '-', '0'")
-        if len(pattern) > self.maps.length or kind == "r" and len(pattern) != self.maps.length:
+        text = record[kind]
+        if not isinstance(text, str):
+            raise FormatError(f"{where}.{kind}", "expected a pattern string")
+        node, stars, last = _split_lookahead(text, f"{where}.{kind}")
+        if not set(node) <= STATES or kind != "e" and stars:
+            raise FormatError(f"{where}.{kind}", "expected a string over '+', '-', '0' "
+                              "(and '*' in look-ahead proofs)")
+        length = len(text)
+        if length > self.maps.length or kind == "r" and length != self.maps.length:
             raise Rejected(
-                f"{where}: pattern of length {len(pattern)} for a network with "
+                f"{where}: pattern of length {length} for a network with "
                 f"{self.maps.length} ReLU neurons"
             )
-        if kind == "e" and not pattern:
+        if kind == "e" and not text:
             raise Rejected(f"{where}: an empty branch needs at least one state")
-        self._descend(pattern, where)
+        self._leave_scopes(text)
+        if stars:
+            self._lookahead(node, len(text) - 1, last, record.get("y"), where)
+            return
+        self._descend(text, where)
         if kind == "r":
-            self._check_region(pattern, record.get("x"), where)
+            self._check_region(text, record.get("x"), where)
             self.regions += 1
-            self.last_region = pattern
         elif kind == "e":
-            self._check_empty(pattern, record.get("y"), where)
+            self._check_motzkin(text, record.get("y"), where)
             self.empty += 1
         else:
             self.open += 1
@@ -90,7 +105,7 @@ class TreeChecker:
                 f"in the subtree {expected or '(root)'!r}"
             )
         for position in range(len(expected), len(pattern)):
-            children = self.maps.children(position, pattern)
+            children = self._children(position, pattern)
             state = pattern[position]
             if state not in children:
                 raise Rejected(
@@ -104,6 +119,40 @@ class TreeChecker:
                 )
             for sibling in reversed(children[1:]):
                 self.pending.append(pattern[:position] + sibling)
+
+    def _children(self, position: int, pattern: str) -> str:
+        """Children of the node ``pattern[:position]``: from the neuron's exact map,
+        minus the sides that a look-ahead at an ancestor proved empty."""
+        children = self.maps.children(position, pattern)
+        for node, side in self.scopes.get(position, ()):
+            if pattern.startswith(node):
+                children = children.replace(side, "")
+        if not children:
+            raise Rejected(f"node {pattern[:position]!r} has no possible child")
+        return children
+
+    def _leave_scopes(self, text: str) -> None:
+        """Forget look-aheads whose subtree the stream has left (depth-first order)."""
+        while self.scope_stack and not text.startswith(self.scope_stack[-1][0]):
+            node, position, side = self.scope_stack.pop()
+            self.scopes[position].remove((node, side))
+
+    def _lookahead(self, node: str, position: int, side: str, value: Any, where: str) -> None:
+        first_of_layer = self.maps.first[self.maps.neuron[position][0]]
+        if first_of_layer > len(node):
+            raise Rejected(
+                f"{where}: look-ahead at {node!r} for neuron {position}, whose map the node "
+                f"does not determine yet (its layer starts at position {first_of_layer})"
+            )
+        if side not in "+-":
+            raise Rejected(f"{where}: a look-ahead proves a '+' or '-' side empty")
+        # The node must be the next one to cover: walk to it, then expect it again.
+        self._descend(node, where)
+        self.pending.append(node)
+        self._check_motzkin(node, value, where, (position, side))
+        self.scopes.setdefault(position, []).append((node, side))
+        self.scope_stack.append((node, position, side))
+        self.empty += 1
 
     # -- evidence -----------------------------------------------------------------
 
@@ -126,11 +175,15 @@ class TreeChecker:
                     f"inequality of neuron {position} (state {state!r})"
                 )
 
-    def _check_empty(self, prefix: str, value: Any, where: str) -> None:
+    def _check_motzkin(self, node: str, value: Any, where: str,
+                       extra: tuple[int, str] | None = None) -> None:
+        """Verify Motzkin multipliers: ``y >= 0``, not all zero, combining the strict
+        inequalities of ``node``'s pattern and the box faces (plus, for a look-ahead,
+        neuron ``extra[0]`` in state ``extra[1]``) into a constant function <= 0."""
         if not isinstance(value, list) or not value:
             raise FormatError(f"{where}.y", "expected a non-empty list of [row, multiplier]")
         seen = set()
-        terms = []  # (integer row over its denominator, multiplier)
+        terms = []  # ((integer row, its denominator), multiplier)
         for i, item in enumerate(value):
             at = f"{where}.y[{i}]"
             if not isinstance(item, list) or len(item) != 2:
@@ -144,7 +197,7 @@ class TreeChecker:
             y = parse_rational(raw, f"{at}[1]")
             if y < 0:
                 raise Rejected(f"{at}: negative multiplier {y}")
-            terms.append((self._inequality(row_id, prefix, at), y))
+            terms.append((self._inequality(row_id, node, extra, at), y))
         if all(y == 0 for _, y in terms):
             raise Rejected(f"{where}: all multipliers are zero")
         denominator = math.lcm(*(den * y.denominator for (_, den), y in terms))
@@ -154,27 +207,34 @@ class TreeChecker:
             total = [t + factor * v for t, v in zip(total, row)]
         if any(total[:-1]):
             raise Rejected(
-                f"{where}: the multipliers for empty branch {prefix!r} do not cancel "
-                f"the inequalities' gradients"
+                f"{where}: the multipliers of the empty branch do not cancel the "
+                f"inequalities' gradients"
             )
         if total[-1] > 0:
             raise Rejected(
-                f"{where}: the multipliers for empty branch {prefix!r} combine to a "
-                f"positive constant (not a contradiction)"
+                f"{where}: the multipliers of the empty branch combine to a positive "
+                f"constant (not a contradiction)"
             )
 
-    def _inequality(self, row_id: int | str, prefix: str, at: str) -> tuple[tuple[int, ...], int]:
-        """The strict inequality ``g(x) > 0`` named by ``row_id`` as integers over a
-        denominator: ``g(x) = (row . (x, 1)) / den``."""
+    def _inequality(self, row_id: int | str, node: str, extra: tuple[int, str] | None,
+                    at: str) -> tuple[tuple[int, ...], int]:
+        """The strict inequality ``g(x) > 0`` named by ``row_id``, as an integer row
+        over a denominator: ``g(x) = (row . (x, 1)) / den``."""
         if isinstance(row_id, int):
-            if not 0 <= row_id < len(prefix) or prefix[row_id] == "0":
-                raise Rejected(f"{at}: row {row_id} is not a strict inequality of {prefix!r}")
-            row, s = self.maps.row(row_id, prefix)
-            sign = 1 if prefix[row_id] == "+" else -1
+            if extra is not None and row_id == extra[0]:
+                # Wildcards stand for states in the neuron's own layer, which do not
+                # enter its map; any filling reads the same row.
+                pattern, state = node + "+" * (row_id - len(node)) + extra[1], extra[1]
+            elif 0 <= row_id < len(node) and node[row_id] != "0":
+                pattern, state = node, node[row_id]
+            else:
+                raise Rejected(f"{at}: row {row_id} is not a strict inequality of {node!r}")
+            row, s = self.maps.row(row_id, pattern)
+            sign = 1 if state == "+" else -1
             return tuple(sign * v for v in row), s
         if self.box is None or len(row_id) < 3 or row_id[:2] not in ("lo", "hi") \
-                or not row_id[2:].isdigit() or int(row_id[2:]) >= self.dim or \
-                row_id[2:] != str(int(row_id[2:])):
+                or not row_id[2:].isdigit() or row_id[2:] != str(int(row_id[2:])) \
+                or int(row_id[2:]) >= self.dim:
             raise Rejected(f"{at}: unknown row {row_id!r}")
         i = int(row_id[2:])
         bound = (self.box.lo if row_id[:2] == "lo" else self.box.hi)[i]
@@ -182,6 +242,17 @@ class TreeChecker:
         gradient = [0] * self.dim
         gradient[i] = sign * bound.denominator
         return (*gradient, -sign * bound.numerator), bound.denominator
+
+
+def _split_lookahead(text: str, where: str) -> tuple[str, bool, str]:
+    """``v + '*' * k + side`` as (v, True, side); any other string as (text, False, '')."""
+    star = text.find(WILDCARD)
+    if star < 0:
+        return text, False, ""
+    if len(text) < star + 2 or text[star:-1] != WILDCARD * (len(text) - 1 - star):
+        raise FormatError(where, f"malformed look-ahead {text[:40]!r}: wildcards must run to "
+                          "the last state")
+    return text[:star], True, text[-1]
 
 
 def _record_kind(record: Any, where: str) -> str:
