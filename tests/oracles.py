@@ -30,34 +30,35 @@ from __future__ import annotations
 import itertools
 import json
 import random
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from math import comb
 from pathlib import Path
-from typing import Any, Iterable, Optional, Sequence, Union
+from typing import Any
 
 __all__ = [
+    "Cell",
     "Layer",
     "Net",
     "Piece",
-    "Cell",
-    "load",
-    "to_json",
-    "fmt",
-    "evaluate",
     "arrangement_count",
-    "general_position_layer",
-    "in_general_position",
     "breakpoints_1d",
     "count_1d",
-    "point_pattern",
+    "count_separable",
+    "evaluate",
+    "fmt",
+    "general_position_layer",
     "grid_patterns",
-    "rational_grid",
+    "in_general_position",
+    "load",
+    "point_pattern",
     "polygon_cells_2d",
     "polygon_count_2d",
     "polygon_linear_count_2d",
+    "rational_grid",
     "separable_blocks",
-    "count_separable",
+    "to_json",
 ]
 
 RELU = "relu"
@@ -122,7 +123,7 @@ def _layer(data: dict[str, Any], fan_in: int, activation: str) -> Layer:
     return Layer(weights, biases, activation)
 
 
-def load(source: Union[str, Path, dict[str, Any], Net]) -> Net:
+def load(source: str | Path | dict[str, Any] | Net) -> Net:
     """Read a network from a file path, a JSON dict, or return a :class:`Net` unchanged."""
     if isinstance(source, Net):
         return source
@@ -144,7 +145,7 @@ def load(source: Union[str, Path, dict[str, Any], Net]) -> Net:
     return Net(dim, tuple(layers), output)
 
 
-def fmt(q: Union[int, Fraction]) -> Union[int, str]:
+def fmt(q: int | Fraction) -> int | str:
     """A rational as a JSON value: an int, or a "p/q" string."""
     q = Fraction(q)
     return q.numerator if q.denominator == 1 else f"{q.numerator}/{q.denominator}"
@@ -171,7 +172,7 @@ def to_json(net: Net, **extra: Any) -> dict[str, Any]:
     }
 
 
-def evaluate(net: Union[Net, dict[str, Any]], x: Sequence[Fraction]) -> tuple[Fraction, ...]:
+def evaluate(net: Net | dict[str, Any], x: Sequence[Fraction]) -> tuple[Fraction, ...]:
     """f(x) exactly."""
     net = load(net)
     z = [Fraction(v) for v in x]
@@ -313,8 +314,8 @@ class Piece:
     """An open interval (lo, hi) (None: unbounded) with a constant pattern on it and
     the output map f(x) = slope * x + offset there (one entry per output)."""
 
-    lo: Optional[Fraction]
-    hi: Optional[Fraction]
+    lo: Fraction | None
+    hi: Fraction | None
     pattern: str
     slope: tuple[Fraction, ...]
     offset: tuple[Fraction, ...]
@@ -324,11 +325,11 @@ class Piece:
         return tuple(zip(self.slope, self.offset))
 
 
-def _inside(t: Fraction, lo: Optional[Fraction], hi: Optional[Fraction]) -> bool:
+def _inside(t: Fraction, lo: Fraction | None, hi: Fraction | None) -> bool:
     return (lo is None or t > lo) and (hi is None or t < hi)
 
 
-def _interior_point(lo: Optional[Fraction], hi: Optional[Fraction]) -> Fraction:
+def _interior_point(lo: Fraction | None, hi: Fraction | None) -> Fraction:
     if lo is None and hi is None:
         return Q(0)
     if lo is None:
@@ -339,9 +340,9 @@ def _interior_point(lo: Optional[Fraction], hi: Optional[Fraction]) -> Fraction:
 
 
 def breakpoints_1d(
-    net: Union[Net, dict[str, Any], str, Path],
-    lo: Optional[Fraction] = None,
-    hi: Optional[Fraction] = None,
+    net: Net | dict[str, Any] | str | Path,
+    lo: Fraction | None = None,
+    hi: Fraction | None = None,
 ) -> list[Piece]:
     """Exact breakpoint propagation for input_dim 1 over the open interval (lo, hi)
     (None: unbounded on that side).  Returns the pieces left to right: maximal open
@@ -357,7 +358,7 @@ def breakpoints_1d(
     if lo is not None and hi is not None and not lo < hi:
         raise ValueError("empty interval")
     # each state: (lo, hi, pattern, maps of the current layer's outputs as (a, c))
-    pieces: list[tuple[Optional[Fraction], Optional[Fraction], str, list[Affine]]] = [
+    pieces: list[tuple[Fraction | None, Fraction | None, str, list[Affine]]] = [
         (lo, hi, "", _identity_maps(1))
     ]
     for lay in net.layers:
@@ -369,7 +370,7 @@ def breakpoints_1d(
                 continue
             cuts = sorted({-c / a for a, c in pre if a != 0 and _inside(-c / a, plo, phi)})
             bounds = [plo, *cuts, phi]
-            for slo, shi in zip(bounds, bounds[1:]):
+            for slo, shi in itertools.pairwise(bounds):
                 x = _interior_point(slo, shi)
                 states, post = [], []
                 for m in pre:
@@ -393,16 +394,16 @@ def breakpoints_1d(
     # Along one pattern every pre-activation is one affine function; an affine function
     # that is not identically zero and vanishes at a point changes sign there.  So
     # neighbours differ, and since regions are convex (intervals), no pattern repeats.
-    for left, right in zip(result, result[1:]):
+    for left, right in itertools.pairwise(result):
         assert left.pattern != right.pattern, (left, right)
     assert len({p.pattern for p in result}) == len(result)
     return result
 
 
 def count_1d(
-    net: Union[Net, dict[str, Any], str, Path],
-    lo: Optional[Fraction] = None,
-    hi: Optional[Fraction] = None,
+    net: Net | dict[str, Any] | str | Path,
+    lo: Fraction | None = None,
+    hi: Fraction | None = None,
 ) -> tuple[int, int, int]:
     """(activation_regions, linear_regions, distinct_maps) over (lo, hi) for n0 = 1.
 
@@ -410,14 +411,14 @@ def count_1d(
     so it is affine across their common endpoint); distinct_maps counts the distinct
     (slope, offset) maps, a lower bound on linear regions."""
     pieces = breakpoints_1d(net, lo, hi)
-    linear = 1 + sum(a.output_map != b.output_map for a, b in zip(pieces, pieces[1:]))
+    linear = 1 + sum(a.output_map != b.output_map for a, b in itertools.pairwise(pieces))
     return len(pieces), linear, len({p.output_map for p in pieces})
 
 
 # ------------------------------------------------------------------ point patterns
 
 
-def point_pattern(net: Union[Net, dict[str, Any]], x: Sequence[Fraction]) -> Optional[tuple[str, Affine]]:
+def point_pattern(net: Net | dict[str, Any], x: Sequence[Fraction]) -> tuple[str, Affine] | None:
     """The pattern of the activation region containing x, and the output map there
     (first output), or None if x lies on a boundary: some pre-activation that is not
     identically zero along the pattern vanishes at x."""
@@ -447,7 +448,7 @@ def point_pattern(net: Union[Net, dict[str, Any]], x: Sequence[Fraction]) -> Opt
     return "".join(states), out[0]
 
 
-def grid_patterns(net: Union[Net, dict[str, Any]], points: Iterable[Sequence[Fraction]]) -> set[str]:
+def grid_patterns(net: Net | dict[str, Any], points: Iterable[Sequence[Fraction]]) -> set[str]:
     """Patterns realised at the given rational points (boundary points skipped)."""
     net = load(net)
     found = set()
@@ -459,7 +460,7 @@ def grid_patterns(net: Union[Net, dict[str, Any]], points: Iterable[Sequence[Fra
 
 
 def rational_grid(
-    box: tuple[Sequence[Fraction], Sequence[Fraction]], steps: Union[int, Sequence[int]]
+    box: tuple[Sequence[Fraction], Sequence[Fraction]], steps: int | Sequence[int]
 ) -> list[tuple[Fraction, ...]]:
     """Grid points lo + (i + 1/2 + e_k) h inside the box, one cell per step and
     coordinate; e_k is a tiny rational with a large prime denominator, different per
@@ -513,7 +514,7 @@ def _clip(poly: list[Point], m: Affine, sign: int) -> list[Point]:
 
 
 def polygon_cells_2d(
-    net: Union[Net, dict[str, Any], str, Path],
+    net: Net | dict[str, Any] | str | Path,
     box: tuple[Sequence[Fraction], Sequence[Fraction]],
 ) -> list[Cell]:
     """Exact activation regions of an n0 = 2 network inside the open box (lo, hi):
@@ -555,7 +556,7 @@ def polygon_cells_2d(
 
 
 def polygon_count_2d(
-    net: Union[Net, dict[str, Any], str, Path],
+    net: Net | dict[str, Any] | str | Path,
     box: tuple[Sequence[Fraction], Sequence[Fraction]],
 ) -> int:
     """Number of activation regions of an n0 = 2 network inside the open box."""
@@ -603,7 +604,7 @@ def polygon_linear_count_2d(cells: Sequence[Cell]) -> tuple[int, int]:
 # ------------------------------------------------------------- separable networks
 
 
-def separable_blocks(net: Union[Net, dict[str, Any], str, Path]) -> Optional[list[Net]]:
+def separable_blocks(net: Net | dict[str, Any] | str | Path) -> list[Net] | None:
     """Split a network whose every neuron depends on at most one input coordinate into
     one 1-D network per coordinate (neurons depending on no coordinate, i.e. constants,
     are copied into every block); None if some neuron reads two coordinates.
@@ -641,9 +642,9 @@ def separable_blocks(net: Union[Net, dict[str, Any], str, Path]) -> Optional[lis
 
 
 def count_separable(
-    net: Union[Net, dict[str, Any], str, Path],
-    box: Optional[tuple[Sequence[Fraction], Sequence[Fraction]]] = None,
-) -> Optional[int]:
+    net: Net | dict[str, Any] | str | Path,
+    box: tuple[Sequence[Fraction], Sequence[Fraction]] | None = None,
+) -> int | None:
     """Activation regions of a separable network (product of 1-D counts), else None."""
     blocks = separable_blocks(net)
     if blocks is None:

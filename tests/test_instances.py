@@ -10,11 +10,11 @@ import json
 import random
 from fractions import Fraction as Q
 from pathlib import Path
-from typing import Any, Optional
-
-import pytest
+from typing import Any
 
 import oracles as O
+import pytest
+
 from tvmip.checker.model import Box
 from tvmip.checker.verify import check_file
 from tvmip.engine import count
@@ -29,7 +29,7 @@ def make_box(lo: Any, hi: Any) -> Box:
     return Box(tuple(Q(v) for v in lo), tuple(Q(v) for v in hi))
 
 
-def tvmip_patterns(net: Any, box: Optional[Box], certificate: Optional[Path] = None) -> tuple[Any, set[str]]:
+def tvmip_patterns(net: Any, box: Box | None, certificate: Path | None = None) -> tuple[Any, set[str]]:
     """tvmip's count result and the patterns of the regions it reported."""
     patterns: list[str] = []
 

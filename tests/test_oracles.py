@@ -8,11 +8,10 @@ import json
 import random
 from fractions import Fraction as Q
 from pathlib import Path
-from typing import Any, Optional
-
-import pytest
+from typing import Any
 
 import oracles as O
+import pytest
 
 INSTANCES = Path(__file__).resolve().parent.parent / "instances"
 MANIFEST = json.loads((INSTANCES / "expected.json").read_text())
@@ -166,7 +165,7 @@ def test_breakpoints_match_point_evaluation() -> None:
         lo, hi = Q(-4), Q(4)
         pieces = O.breakpoints_1d(net, lo, hi)
         assert pieces[0].lo == lo and pieces[-1].hi == hi
-        assert all(a.hi == b.lo for a, b in zip(pieces, pieces[1:]))
+        assert all(a.hi == b.lo for a, b in itertools.pairwise(pieces))
         for (x,) in O.rational_grid(([lo], [hi]), 240):
             piece = next(p for p in pieces if p.lo < x < p.hi)
             got = O.point_pattern(net, [x])
@@ -175,7 +174,7 @@ def test_breakpoints_match_point_evaluation() -> None:
             assert got[0] == piece.pattern
             assert O.evaluate(net, [x]) == (piece.slope[0] * x + piece.offset[0],)
         # the breakpoints themselves: f continuous, so both neighbours' maps agree there
-        for a, b in zip(pieces, pieces[1:]):
+        for a, b in itertools.pairwise(pieces):
             fx = O.evaluate(net, [a.hi])[0]
             assert a.slope[0] * a.hi + a.offset[0] == fx == b.slope[0] * a.hi + b.offset[0]
 
@@ -195,7 +194,7 @@ def test_breakpoints_over_r_restrict_to_a_box() -> None:
 BIG = ((Q(-100), Q(-100)), (Q(100), Q(100)))
 
 
-def lines(rows: list[list[int]], biases: list[Any], out: Optional[list[Any]] = None) -> dict[str, Any]:
+def lines(rows: list[list[int]], biases: list[Any], out: list[Any] | None = None) -> dict[str, Any]:
     out = out if out is not None else [1] * len(rows)
     return net1([(rows, biases, "relu")], out, dim=2)
 
@@ -349,7 +348,7 @@ def test_rational_grid() -> None:
 # ---------------------------------------------------------------- the manifest
 
 
-def one_layer_count(net: O.Net) -> Optional[int]:
+def one_layer_count(net: O.Net) -> int | None:
     """Count of a one-layer network over R^n0 if, after removing constant rows and
     rows defining the same hyperplane, the hyperplanes are in general position."""
     if len(net.layers) != 1 or net.layers[0].activation != "relu":

@@ -30,10 +30,11 @@ import json
 import random
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -41,7 +42,7 @@ from click.testing import CliRunner
 import tvmip
 from tvmip import engine
 from tvmip.cli import main as cli_main
-from tvmip.network import default_network_path, network_from_dict
+from tvmip.network import default_network_path
 
 PACKAGE_DIR = Path(tvmip.__file__).parent
 CHECKER_DIR = PACKAGE_DIR / "checker"
@@ -59,8 +60,16 @@ OUT1 = {"weights": [[1]], "biases": [0]}
 NET_1D = {
     "input_dim": 1,
     "layers": [
-        {"activation": "relu", "weights": [[1], [-1], [1], [2]], "biases": [0, 1, -2, "-1/2"]},
-        {"activation": "relu", "weights": [[1, 1, 0, 1], [-1, 0, -1, -1]], "biases": [5, -1]},
+        {
+            "activation": "relu",
+            "weights": [[1], [-1], [1], [2]],
+            "biases": [0, 1, -2, "-1/2"],
+        },
+        {
+            "activation": "relu",
+            "weights": [[1, 1, 0, 1], [-1, 0, -1, -1]],
+            "biases": [5, -1],
+        },
     ],
     "output": {"weights": [[1, -1]], "biases": [0]},
 }
@@ -70,8 +79,11 @@ NET_1D = {
 NET_3D = {
     "input_dim": 3,
     "layers": [
-        {"activation": "relu", "weights": [[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 1]],
-         "biases": [0, 0, 0, -1]},
+        {
+            "activation": "relu",
+            "weights": [[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 1]],
+            "biases": [0, 0, 0, -1],
+        },
     ],
     "output": {"weights": [[1, 1, 1, 1]], "biases": [0]},
 }
@@ -81,8 +93,11 @@ NET_3D = {
 NET_BOX = {
     "input_dim": 2,
     "layers": [
-        {"activation": "relu", "weights": [[1, 0], [0, 1], [1, 1], [1, 0]],
-         "biases": [0, 0, -1, -3]},
+        {
+            "activation": "relu",
+            "weights": [[1, 0], [0, 1], [1, 1], [1, 0]],
+            "biases": [0, 0, -1, -3],
+        },
     ],
     "output": {"weights": [[1, 1, 1, 1]], "biases": [0]},
 }
@@ -94,10 +109,16 @@ NET_BOX = {
 NET_TERNARY = {
     "input_dim": 2,
     "layers": [
-        {"activation": "relu", "weights": [[1, 0], [1, 0], [0, 1], [0, 0], [1, -1]],
-         "biases": [0, 0, 0, 0, "1/2"]},
-        {"activation": "relu", "weights": [[1, -1, 0, 0, 0], [0, 0, 1, 0, 0], [0, 0, 0, 1, 0]],
-         "biases": [0, 0, 0]},
+        {
+            "activation": "relu",
+            "weights": [[1, 0], [1, 0], [0, 1], [0, 0], [1, -1]],
+            "biases": [0, 0, 0, 0, "1/2"],
+        },
+        {
+            "activation": "relu",
+            "weights": [[1, -1, 0, 0, 0], [0, 0, 1, 0, 0], [0, 0, 0, 1, 0]],
+            "biases": [0, 0, 0],
+        },
     ],
     "output": {"weights": [[1, 1, -1]], "biases": [0]},
 }
@@ -109,8 +130,11 @@ NET_IDENTITY = {
     "input_dim": 1,
     "layers": [
         {"activation": "identity", "weights": [[1], [-1]], "biases": [0, 0]},
-        {"activation": "relu", "weights": [[1, 0], [0, 1], [1, 1], [1, 1]],
-         "biases": ["-1/2", "-1/3", 0, 1]},
+        {
+            "activation": "relu",
+            "weights": [[1, 0], [0, 1], [1, 1], [1, 1]],
+            "biases": ["-1/2", "-1/3", 0, 1],
+        },
         {"activation": "relu", "weights": [[1, 1, 0, 0]], "biases": [0]},
     ],
     "output": OUT1,
@@ -138,7 +162,6 @@ BASES: dict[str, Base] = {
     "identity": Base(NET_IDENTITY, 3),
 }
 EXACT_BASES = ("demo", "n1", "n3", "box", "ternary", "identity")
-LOWER_BOUND_LIMIT = 3  # --max-regions for the "at_least" certificate
 
 
 # --------------------------------------------------------------------------------------
@@ -156,7 +179,11 @@ def network_sha256(network_json: dict[str, Any]) -> str:
 
 def fmt(value: Fraction) -> int | str:
     value = Fraction(value)
-    return value.numerator if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
+    return (
+        value.numerator
+        if value.denominator == 1
+        else f"{value.numerator}/{value.denominator}"
+    )
 
 
 @dataclass
@@ -169,16 +196,20 @@ class Cert:
     gzip: bool = False
 
     @classmethod
-    def read(cls, path: Path) -> "Cert":
+    def read(cls, path: Path) -> Cert:
         data = path.read_bytes()
         gz = data[:2] == b"\x1f\x8b"
         if gz:
             data = gzip.decompress(data)
-        lines = [json.loads(line) for line in data.decode().splitlines() if line.strip()]
+        lines = [
+            json.loads(line) for line in data.decode().splitlines() if line.strip()
+        ]
         return cls(lines[0], lines[1:-1], lines[-1], gz)
 
     def to_bytes(self) -> bytes:
-        text = "".join(canonical(obj) + "\n" for obj in (self.header, *self.records, self.end))
+        text = "".join(
+            canonical(obj) + "\n" for obj in (self.header, *self.records, self.end)
+        )
         data = text.encode()
         return gzip.compress(data, mtime=0) if self.gzip else data
 
@@ -215,16 +246,24 @@ class Outcome:
 def run_cli(args: list[str], real_process: bool = True) -> Outcome:
     """Run ``tvmip ARGS`` in a fresh interpreter (default) or in-process via click."""
     if real_process:
-        proc = subprocess.run([sys.executable, "-m", "tvmip.cli", *args], capture_output=True,
-                              text=True, timeout=SUBPROCESS_TIMEOUT)
+        proc = subprocess.run(
+            [sys.executable, "-m", "tvmip.cli", *args],
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=SUBPROCESS_TIMEOUT,
+        )
         return Outcome(proc.returncode, proc.stdout, proc.stderr, "subprocess")
     result = CliRunner().invoke(cli_main, args)
     stderr = result.stderr
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         import traceback
 
-        stderr += "Traceback (in-process):\n" + "".join(traceback.format_exception(
-            type(result.exception), result.exception, result.exception.__traceback__))
+        stderr += "Traceback (in-process):\n" + "".join(
+            traceback.format_exception(
+                type(result.exception), result.exception, result.exception.__traceback__
+            )
+        )
     return Outcome(result.exit_code, result.stdout, stderr, "in-process")
 
 
@@ -237,7 +276,10 @@ EXPECTED = {"VALID": (0, "stdout"), "INVALID": (1, "stdout"), "error": (2, "stde
 
 def assert_verdict(outcome: Outcome, verdict: str) -> str:
     """Exactly one line, on the right stream, starting with ``verdict:``; returns it."""
-    shown = f"[{outcome.via}] exit {outcome.code}\nstdout: {outcome.stdout!r}\nstderr: {outcome.stderr!r}"
+    shown = (
+        f"[{outcome.via}] exit {outcome.code}\n"
+        f"stdout: {outcome.stdout!r}\nstderr: {outcome.stderr!r}"
+    )
     assert "Traceback" not in outcome.stdout + outcome.stderr, shown
     code, stream = EXPECTED[verdict]
     assert outcome.code == code, shown
@@ -264,8 +306,10 @@ def relu_preactivations(network: dict[str, Any], x: list[Fraction]) -> list[Frac
     z = [Fraction(v) for v in x]
     out: list[Fraction] = []
     for layer in network["layers"]:
-        pre = [sum((Fraction(w) * v for w, v in zip(row, z)), Fraction(b))
-               for row, b in zip(layer["weights"], layer["biases"])]
+        pre = [
+            sum((Fraction(w) * v for w, v in zip(row, z)), Fraction(b))
+            for row, b in zip(layer["weights"], layer["biases"])
+        ]
         if layer["activation"] == "relu":
             out.extend(pre)
             z = [max(p, Fraction(0)) for p in pre]
@@ -276,8 +320,10 @@ def relu_preactivations(network: dict[str, Any], x: list[Fraction]) -> list[Frac
 
 def pattern_at(network: dict[str, Any], x: list[Any]) -> str:
     point = [Fraction(v) for v in x]
-    return "".join("+" if p > 0 else "-" if p < 0 else "0"
-                   for p in relu_preactivations(network, point))
+    return "".join(
+        "+" if p > 0 else "-" if p < 0 else "0"
+        for p in relu_preactivations(network, point)
+    )
 
 
 Affine = tuple[tuple[Fraction, ...], Fraction]  # (gradient, constant)
@@ -288,14 +334,17 @@ def prefix_rows(network: dict[str, Any], prefix: str) -> list[Affine]:
     (as far as they exist) on the region of ``prefix``."""
     n = network["input_dim"]
     zero: Affine = (tuple(Fraction(0) for _ in range(n)), Fraction(0))
-    z: list[Affine] = [(tuple(Fraction(int(i == k)) for i in range(n)), Fraction(0))
-                       for k in range(n)]
+    z: list[Affine] = [
+        (tuple(Fraction(int(i == k)) for i in range(n)), Fraction(0)) for k in range(n)
+    ]
     rows: list[Affine] = []
     for layer in network["layers"]:
         pre = []
         for wrow, b in zip(layer["weights"], layer["biases"]):
-            grad = tuple(sum((Fraction(w) * zk[0][i] for w, zk in zip(wrow, z)), Fraction(0))
-                         for i in range(n))
+            grad = tuple(
+                sum((Fraction(w) * zk[0][i] for w, zk in zip(wrow, z)), Fraction(0))
+                for i in range(n)
+            )
             const = sum((Fraction(w) * zk[1] for w, zk in zip(wrow, z)), Fraction(b))
             pre.append((grad, const))
         if layer["activation"] != "relu":
@@ -340,14 +389,19 @@ def combination(cert: Cert, record: dict[str, Any]) -> Affine:
 
 def witnesses_broken(cert: Cert) -> list[str]:
     """Region records whose witness does not realise the record's pattern."""
-    return [rec["r"] for rec in cert.records
-            if "r" in rec and pattern_at(cert.network, rec["x"]) != rec["r"]]
+    return [
+        rec["r"]
+        for rec in cert.records
+        if "r" in rec and pattern_at(cert.network, rec["x"]) != rec["r"]
+    ]
 
 
 def inside_box(cert: Cert, x: list[Any]) -> bool:
     box = cert.header["domain"]
-    return box is None or all(Fraction(lo) < Fraction(v) < Fraction(hi)
-                              for v, lo, hi in zip(x, box["lo"], box["hi"]))
+    return box is None or all(
+        Fraction(lo) < Fraction(v) < Fraction(hi)
+        for v, lo, hi in zip(x, box["lo"], box["hi"])
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -380,11 +434,43 @@ def _generate(directory: Path, name: str, base: Base) -> Path:
         from tvmip.network import load_network, parse_box
 
         net = load_network(net_path)
-        box = None if base.box is None else parse_box(f"{base.box[0]},{base.box[1]}",
-                                                       net.input_dim)
+        box = (
+            None
+            if base.box is None
+            else parse_box(f"{base.box[0]},{base.box[1]}", net.input_dim)
+        )
         result = engine.count(net, box, certificate=path)
         assert result.exact and result.activation_regions == base.count
     return path
+
+
+def subtrees(cert: Cert) -> list[tuple[str, list[int]]]:
+    """Proper subtrees covered by at least two records: (root prefix, record indices).
+    The records of a subtree are those whose pattern starts with its root's prefix."""
+    keys = [key(rec) for rec in cert.records]
+    found = []
+    for length in range(1, max(map(len, keys)) + 1):
+        for prefix, group in itertools.groupby(
+            range(len(keys)), key=lambda i: keys[i][:length]
+        ):
+            members = list(group)
+            if (
+                len(prefix) == length
+                and "*" not in prefix  # look-ahead wildcards are not tree nodes
+                and 2 <= len(members) < len(keys)
+            ):
+                found.append((prefix, members))
+    return found
+
+
+def weaken_to_lower_bound(cert: Cert) -> Cert:
+    """Replace the largest proper subtree by one open record: an "at least" claim."""
+    prefix, members = max(subtrees(cert), key=lambda item: len(item[1]))
+    dropped = sum("r" in cert.records[i] for i in members)
+    assert dropped > 0
+    cert.records[members[0] : members[-1] + 1] = [{"o": prefix}]
+    cert.claim.update(kind="at_least", value=cert.claim["value"] - dropped)
+    return cert
 
 
 @pytest.fixture(scope="module")
@@ -394,12 +480,11 @@ def certs(tmp_path_factory: pytest.TempPathFactory) -> Certs:
     out = Certs(directory)
     for name, base in BASES.items():
         out.paths[name] = _generate(directory, name, base)
-    # A lower-bound certificate: the run stops early with exit code 3.
+    # A lower-bound certificate, built from the format's definition: the demo's
+    # largest proper subtree left open.  (The one `--max-regions` writes is tested
+    # separately below.)
     at_least = directory / "at_least.cert.json"
-    outcome = run_cli(["count", "--max-regions", str(LOWER_BOUND_LIMIT),
-                       "--certificate", str(at_least), "--quiet"])
-    assert outcome.code == 3, outcome
-    assert "Traceback" not in outcome.stdout + outcome.stderr
+    at_least.write_bytes(weaken_to_lower_bound(Cert.read(out.paths["demo"])).to_bytes())
     out.paths["at_least"] = at_least
     return out
 
@@ -413,8 +498,10 @@ def read(certs: Certs, base: str) -> Cert:
 # --------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("base", [b for b in BASES])
-def test_genuine_certificate_is_valid_with_the_constructed_count(certs: Certs, base: str) -> None:
+@pytest.mark.parametrize("base", list(BASES))
+def test_genuine_certificate_is_valid_with_the_constructed_count(
+    certs: Certs, base: str
+) -> None:
     line = assert_verdict(run_check(certs.paths[base]), "VALID")
     assert line == valid_line(BASES[base].count)
     cert = read(certs, base)
@@ -423,11 +510,64 @@ def test_genuine_certificate_is_valid_with_the_constructed_count(certs: Certs, b
 
 def test_lower_bound_certificate_is_valid_as_at_least(certs: Certs) -> None:
     cert = read(certs, "at_least")
-    assert cert.claim["kind"] == "at_least"
-    assert cert.claim["value"] >= LOWER_BOUND_LIMIT
-    assert cert.indices("o"), "a stopped run leaves open subtrees"
+    assert cert.claim["kind"] == "at_least" and cert.indices("o")
+    assert cert.claim["value"] == len(cert.indices("r")) < 37
     line = assert_verdict(run_check(certs.paths["at_least"]), "VALID")
     assert line.startswith(f"VALID: at least {cert.claim['value']} activation regions")
+
+
+# 24 ternary lines in 4 directions, 6 per direction, no three through a point:
+# 1 + 24 + 6 * 6^2 = 241 regions, enough for the search to split into subtrees.
+NET_GRID = {
+    "input_dim": 2,
+    "layers": [
+        {
+            "activation": "relu",
+            "weights": [d for d in ([1, 0], [0, 1], [1, 1], [1, -1]) for _ in range(6)],
+            "biases": [f"{2 * k - 5}/{t + 2}" for t in range(4) for k in range(6)],
+        }
+    ],
+    "output": {"weights": [[1] * 24], "biases": [0]},
+}
+
+
+def _max_regions_run(
+    tmp_path: Path, network: dict[str, Any] | None
+) -> tuple[Outcome, Path]:
+    cert = tmp_path / "stopped.cert.json"
+    args = ["count", "--max-regions", "3", "--certificate", str(cert), "--quiet"]
+    if network is not None:
+        (tmp_path / "net.json").write_text(json.dumps(network))
+        args.insert(1, str(tmp_path / "net.json"))
+    return run_cli(args), cert
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="tvmip bug: a --max-regions run that stops inside "
+    "a subtree writes open records only for the untouched frontier nodes, "
+    "not for the unexplored siblings inside the interrupted subtree, so "
+    "`tvmip check` rejects its own lower-bound certificate as out of place",
+)
+def test_max_regions_run_writes_a_valid_lower_bound_certificate(tmp_path: Path) -> None:
+    outcome, path = _max_regions_run(tmp_path, NET_GRID)
+    assert outcome.code == 3, outcome
+    cert = Cert.read(path)
+    assert cert.claim["kind"] == "at_least" and cert.indices("o")
+    line = assert_verdict(run_check(path), "VALID")
+    assert line.startswith(f"VALID: at least {cert.claim['value']} activation regions")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="tvmip bug: --max-regions is not checked while the "
+    "tree is split breadth-first, so `tvmip count --max-regions 3` on the "
+    "demo finishes all 37 regions and exits 0 instead of stopping (exit 3)",
+)
+def test_max_regions_stops_a_small_run_early(tmp_path: Path) -> None:
+    outcome, path = _max_regions_run(tmp_path, None)
+    assert outcome.code == 3, outcome
+    assert Cert.read(path).claim["kind"] == "at_least"
 
 
 def test_every_generated_certificate_checks_valid(certs: Certs) -> None:
@@ -441,7 +581,8 @@ def test_every_generated_certificate_checks_valid(certs: Certs) -> None:
 
 @pytest.mark.parametrize("base", EXACT_BASES)
 def test_witnesses_realise_their_patterns_under_an_independent_oracle(
-        certs: Certs, base: str) -> None:
+    certs: Certs, base: str
+) -> None:
     cert = read(certs, base)
     assert witnesses_broken(cert) == []
     assert all(inside_box(cert, rec["x"]) for rec in cert.records if "r" in rec)
@@ -450,12 +591,14 @@ def test_witnesses_realise_their_patterns_under_an_independent_oracle(
 
 @pytest.mark.parametrize("base", EXACT_BASES)
 def test_empty_branch_multipliers_prove_emptiness_under_an_independent_oracle(
-        certs: Certs, base: str) -> None:
+    certs: Certs, base: str
+) -> None:
     cert = read(certs, base)
     for i in cert.indices("e"):
         record = cert.records[i]
         assert all(Fraction(y) >= 0 for _, y in record["y"]) and any(
-            Fraction(y) for _, y in record["y"])
+            Fraction(y) for _, y in record["y"]
+        )
         grad, const = combination(cert, record)
         assert all(g == 0 for g in grad) and const <= 0, record
 
@@ -473,8 +616,11 @@ def test_random_points_fall_in_certified_regions(certs: Certs, base: str) -> Non
         if box is None:
             x = [Fraction(rng.randint(-10 * big, 10 * big), big) for _ in range(n)]
         else:
-            x = [Fraction(lo) + (Fraction(hi) - Fraction(lo)) * Fraction(rng.randint(1, big - 1), big)
-                 for lo, hi in zip(box["lo"], box["hi"])]
+            x = [
+                Fraction(lo)
+                + (Fraction(hi) - Fraction(lo)) * Fraction(rng.randint(1, big - 1), big)
+                for lo, hi in zip(box["lo"], box["hi"])
+            ]
         assert pattern_at(cert.network, x) in regions, x
 
 
@@ -491,7 +637,8 @@ def test_mutation_harness_round_trip_is_byte_identical(certs: Certs, base: str) 
 
 
 def test_weakening_an_exact_certificate_to_a_lower_bound_is_accepted(
-        certs: Certs, tmp_path: Path) -> None:
+    certs: Certs, tmp_path: Path
+) -> None:
     """An empty-branch proof replaced by an open subtree still proves 'at least n'."""
     cert = read(certs, "demo")
     i = cert.middle("e")
@@ -502,7 +649,9 @@ def test_weakening_an_exact_certificate_to_a_lower_bound_is_accepted(
     assert line.startswith("VALID: at least 37 activation regions")
 
 
-def test_relayout_of_the_embedded_network_keeps_it_valid(certs: Certs, tmp_path: Path) -> None:
+def test_relayout_of_the_embedded_network_keeps_it_valid(
+    certs: Certs, tmp_path: Path
+) -> None:
     """The network's hash is of its canonical form: -1/2 written as "-0.5" is the
     same network, so the certificate (with its original sha) stays valid."""
     cert = read(certs, "demo")
@@ -513,13 +662,19 @@ def test_relayout_of_the_embedded_network_keeps_it_valid(certs: Certs, tmp_path:
     assert assert_verdict(run_check(path, False), "VALID") == valid_line(37)
 
 
-def test_check_against_the_network_file_it_is_about(certs: Certs, tmp_path: Path) -> None:
-    same = assert_verdict(run_check(certs.paths["demo"], True, "--network",
-                                    str(default_network_path())), "VALID")
+def test_check_against_the_network_file_it_is_about(
+    certs: Certs, tmp_path: Path
+) -> None:
+    same = assert_verdict(
+        run_check(certs.paths["demo"], True, "--network", str(default_network_path())),
+        "VALID",
+    )
     assert same == valid_line(37)
     other = tmp_path / "other.json"
     other.write_text(json.dumps(NET_TERNARY))
-    assert_verdict(run_check(certs.paths["demo"], True, "--network", str(other)), "INVALID")
+    assert_verdict(
+        run_check(certs.paths["demo"], True, "--network", str(other)), "INVALID"
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -534,14 +689,17 @@ def write(directory: Path, name: str, mutated: Cert | bytes) -> Path:
     return path
 
 
+Apply = Callable[[Cert], "bytes | None"]
+
+
 @dataclass(frozen=True)
 class Mutation:
     """A change to a genuine certificate and the verdict it must get.
 
-    ``apply`` edits the parsed certificate in place or returns replacement bytes."""
+    ``apply`` edits the parsed certificate in place, or returns the file's new bytes."""
 
     name: str
-    apply: Callable[[Cert], Cert | bytes | None]
+    apply: Apply
     verdict: str  # "INVALID" (a false claim) or "error" (a malformed file)
     why: str
     bases: tuple[str, ...] = ("demo",)
@@ -550,8 +708,12 @@ class Mutation:
 MUTATIONS: list[Mutation] = []
 
 
-def mutation(verdict: str, why: str, bases: tuple[str, ...] = ("demo",)):  # type: ignore[no-untyped-def]
-    def register(function: Callable[[Cert], Cert | bytes | None]) -> Callable[..., Any]:
+def mutation(
+    verdict: str, why: str, bases: tuple[str, ...] = ("demo",)
+) -> Callable[[Apply], Apply]:
+    """Register the decorated function as a mutation of each of ``bases``."""
+
+    def register(function: Apply) -> Apply:
         MUTATIONS.append(Mutation(function.__name__, function, verdict, why, bases))
         return function
 
@@ -561,8 +723,12 @@ def mutation(verdict: str, why: str, bases: tuple[str, ...] = ("demo",)):  # typ
 # -- witnesses -------------------------------------------------------------------------
 
 
-@mutation("INVALID", "another region's witness has the opposite strict sign where the "
-          "two patterns first differ", EXACT_BASES)
+@mutation(
+    "INVALID",
+    "another region's witness has the opposite strict sign where the "
+    "two patterns first differ",
+    EXACT_BASES,
+)
 def witness_taken_from_another_region(cert: Cert) -> None:
     i = cert.middle("r")
     j = next(k for k in cert.indices("r") if k != i)
@@ -570,16 +736,23 @@ def witness_taken_from_another_region(cert: Cert) -> None:
     assert pattern_at(cert.network, cert.records[i]["x"]) != cert.records[i]["r"]
 
 
-@mutation("INVALID", "the point x = 1/2 lies on neuron 0's hyperplane: the strict "
-          "inequality x - 1/2 > 0 fails")
+@mutation(
+    "INVALID",
+    "the point x = 1/2 lies on neuron 0's hyperplane: the strict "
+    "inequality x - 1/2 > 0 fails",
+)
 def witness_moved_onto_a_hyperplane(cert: Cert) -> None:
     i = next(i for i in cert.indices("r") if cert.records[i]["r"][0] == "+")
     cert.records[i]["x"][0] = "1/2"
     assert pattern_at(cert.network, cert.records[i]["x"])[0] == "0"
 
 
-@mutation("INVALID", "x0 = 2 is on the face of the open box (-1, 2)^2 (the pattern "
-          "itself still holds there, so only the domain is violated)", ("box",))
+@mutation(
+    "INVALID",
+    "x0 = 2 is on the face of the open box (-1, 2)^2 (the pattern "
+    "itself still holds there, so only the domain is violated)",
+    ("box",),
+)
 def witness_moved_onto_the_box_face(cert: Cert) -> None:
     for i in cert.indices("r"):
         moved = [2, *cert.records[i]["x"][1:]]
@@ -604,7 +777,9 @@ def witness_coordinate_nan(cert: Cert) -> bytes:
 # -- records dropped, duplicated, reordered --------------------------------------------
 
 
-@mutation("INVALID", "the region's leaf of the search tree is no longer covered", EXACT_BASES)
+@mutation(
+    "INVALID", "the region's leaf of the search tree is no longer covered", EXACT_BASES
+)
 def region_record_dropped(cert: Cert) -> None:
     del cert.records[cert.middle("r")]
 
@@ -614,31 +789,31 @@ def empty_branch_record_dropped(cert: Cert) -> None:
     del cert.records[cert.middle("e")]
 
 
-@mutation("INVALID", "a whole subtree of several records is no longer covered", EXACT_BASES)
+@mutation(
+    "INVALID", "a whole subtree of several records is no longer covered", EXACT_BASES
+)
 def subtree_of_several_records_dropped(cert: Cert) -> None:
-    keys = [key(rec) for rec in cert.records]
-    best: list[int] | None = None
-    for length in range(1, max(map(len, keys)) + 1):
-        for _, group in itertools.groupby(range(len(keys)), key=lambda i: keys[i][:length]):
-            members = list(group)
-            if 2 <= len(members) < len(keys) and (best is None or len(members) < len(best)):
-                best = members
-    assert best is not None
-    assert len({keys[i][: len(keys[best[0]])] for i in best}) >= 1
-    for i in reversed(best):
-        del cert.records[i]
+    _, members = min(subtrees(cert), key=lambda item: len(item[1]))
+    del cert.records[members[0] : members[-1] + 1]
 
 
-@mutation("INVALID", "depth-first order with '+' before '-' is part of the format: "
-          "swapped neighbours leave the first expected leaf uncovered", EXACT_BASES)
+@mutation(
+    "INVALID",
+    "depth-first order with '+' before '-' is part of the format: "
+    "swapped neighbours leave the first expected leaf uncovered",
+    EXACT_BASES,
+)
 def two_adjacent_records_swapped(cert: Cert) -> None:
     i = cert.middle("r")
     j = i + 1 if i + 1 < len(cert.records) else i - 1
     cert.records[i], cert.records[j] = cert.records[j], cert.records[i]
 
 
-@mutation("INVALID", "a region counted twice (the record after it is out of place)",
-          EXACT_BASES)
+@mutation(
+    "INVALID",
+    "a region counted twice (the record after it is out of place)",
+    EXACT_BASES,
+)
 def region_record_duplicated(cert: Cert) -> None:
     i = cert.middle("r")
     cert.records.insert(i + 1, copy.deepcopy(cert.records[i]))
@@ -657,34 +832,47 @@ def _last_strict_position(pattern: str) -> int:
     return max(p for p, s in enumerate(pattern) if s in "+-")
 
 
-@mutation("INVALID", "the flipped pattern's witness has the other strict sign there",
-          EXACT_BASES)
+@mutation(
+    "INVALID",
+    "the flipped pattern's witness has the other strict sign there",
+    EXACT_BASES,
+)
 def region_state_flipped(cert: Cert) -> None:
     rec = cert.records[cert.middle("r")]
     p = _last_strict_position(rec["r"])
-    rec["r"] = rec["r"][:p] + {"+": "-", "-": "+"}[rec["r"][p]] + rec["r"][p + 1:]
+    rec["r"] = rec["r"][:p] + {"+": "-", "-": "+"}[rec["r"][p]] + rec["r"][p + 1 :]
     assert pattern_at(cert.network, rec["x"]) != rec["r"]
 
 
-@mutation("INVALID", "'0' claims the neuron's map vanishes identically, but its map "
-          "on this region is not zero (it has a strict sign at the witness)", EXACT_BASES)
+@mutation(
+    "INVALID",
+    "'0' claims the neuron's map vanishes identically, but its map "
+    "on this region is not zero (it has a strict sign at the witness)",
+    EXACT_BASES,
+)
 def nonzero_neuron_marked_zero(cert: Cert) -> None:
     rec = cert.records[cert.middle("r")]
     p = _last_strict_position(rec["r"])
-    rec["r"] = rec["r"][:p] + "0" + rec["r"][p + 1:]
+    rec["r"] = rec["r"][:p] + "0" + rec["r"][p + 1 :]
     assert relu_preactivations(cert.network, [Fraction(v) for v in rec["x"]])[p] != 0
 
 
-@mutation("INVALID", "a neuron that vanishes identically has no '+' side",
-          ("demo", "ternary", "identity"))
+@mutation(
+    "INVALID",
+    "a neuron that vanishes identically has no '+' side",
+    ("demo", "ternary", "identity"),
+)
 def zero_neuron_marked_plus(cert: Cert) -> None:
     rec = next(rec for rec in cert.records if "r" in rec and "0" in rec["r"])
     p = rec["r"].index("0")
-    rec["r"] = rec["r"][:p] + "+" + rec["r"][p + 1:]
+    rec["r"] = rec["r"][:p] + "+" + rec["r"][p + 1 :]
 
 
-@mutation("INVALID", "a pattern needs one state per ReLU neuron (well-formed, but not "
-          "about this network)")
+@mutation(
+    "INVALID",
+    "a pattern needs one state per ReLU neuron (well-formed, but not "
+    "about this network)",
+)
 def region_pattern_one_state_too_long(cert: Cert) -> None:
     cert.records[cert.middle("r")]["r"] += "+"
 
@@ -707,8 +895,11 @@ def _term_with_a_gradient(cert: Cert) -> tuple[dict[str, Any], int]:
     raise AssertionError("no multiplier on a non-constant inequality")
 
 
-@mutation("INVALID", "one multiplier doubled: the gradients no longer cancel "
-          "(confirmed by the oracle)", EXACT_BASES)
+@mutation(
+    "INVALID",
+    "one multiplier doubled: the gradients no longer cancel (confirmed by the oracle)",
+    EXACT_BASES,
+)
 def multiplier_doubled(cert: Cert) -> None:
     rec, t = _term_with_a_gradient(cert)
     rec["y"][t][1] = fmt(2 * Fraction(rec["y"][t][1]))
@@ -721,15 +912,22 @@ def multiplier_negated(cert: Cert) -> None:
     rec["y"][t][1] = fmt(-Fraction(rec["y"][t][1]))
 
 
-@mutation("INVALID", "all-zero multipliers prove nothing (0 <= 0 is no contradiction)",
-          EXACT_BASES)
+@mutation(
+    "INVALID",
+    "all-zero multipliers prove nothing (0 <= 0 is no contradiction)",
+    EXACT_BASES,
+)
 def multipliers_all_zero(cert: Cert) -> None:
     rec = cert.records[cert.middle("e")]
     rec["y"] = [[row_id, 0] for row_id, _ in rec["y"]]
 
 
-@mutation("INVALID", "x0 - lo0 > 0 plus hi0 - x0 > 0 cancels the gradient but sums to "
-          "hi0 - lo0 = 3 > 0: no contradiction", ("box",))
+@mutation(
+    "INVALID",
+    "x0 - lo0 > 0 plus hi0 - x0 > 0 cancels the gradient but sums to "
+    "hi0 - lo0 = 3 > 0: no contradiction",
+    ("box",),
+)
 def multipliers_replaced_by_opposite_box_faces(cert: Cert) -> None:
     rec = cert.records[cert.middle("e")]
     rec["y"] = [["lo0", 1], ["hi0", 1]]
@@ -737,8 +935,12 @@ def multipliers_replaced_by_opposite_box_faces(cert: Cert) -> None:
     assert not any(grad) and const > 0
 
 
-@mutation("INVALID", "two opposite inequalities of the prefix (found by the oracle) "
-          "cancel the gradient but sum to a positive constant", ("n1", "demo"))
+@mutation(
+    "INVALID",
+    "two opposite inequalities of the prefix (found by the oracle) "
+    "cancel the gradient but sum to a positive constant",
+    ("n1", "demo"),
+)
 def multipliers_replaced_by_a_positive_constant_combination(cert: Cert) -> None:
     for i in cert.indices("e"):
         rec = cert.records[i]
@@ -749,8 +951,11 @@ def multipliers_replaced_by_a_positive_constant_combination(cert: Cert) -> None:
             if k is None or not any(ga):
                 continue
             ratio = -ga[k] / gb[k]  # ga + ratio * gb == 0 ?
-            if ratio > 0 and all(u + ratio * v == 0 for u, v in zip(ga, gb)) \
-                    and ca + ratio * cb > 0:
+            if (
+                ratio > 0
+                and all(u + ratio * v == 0 for u, v in zip(ga, gb))
+                and ca + ratio * cb > 0
+            ):
                 rec["y"] = [[a, 1], [b, fmt(ratio)]]
                 grad, const = combination(cert, rec)
                 assert not any(grad) and const > 0
@@ -763,18 +968,41 @@ def multiplier_row_that_does_not_exist(cert: Cert) -> None:
     cert.records[cert.middle("e")]["y"][0][0] = 10_000
 
 
-@mutation("INVALID", "the row of the branching neuron itself lies outside the prefix's "
-          "inequalities", EXACT_BASES)
+@mutation(
+    "INVALID",
+    "a neuron after the prefix gives no inequality of the branch "
+    "(n3's empty branches all have full-length prefixes)",
+    tuple(b for b in EXACT_BASES if b != "n3"),
+)
 def multiplier_row_not_in_the_prefix(cert: Cert) -> None:
-    rec = next(cert.records[i] for i in cert.indices("e")
-               if len(cert.records[i]["e"]) < len(cert.records[cert.middle("r")]["r"]))
+    length = len(cert.records[cert.middle("r")]["r"])
+    rec = next(
+        cert.records[i] for i in cert.indices("e") if len(cert.records[i]["e"]) < length
+    )
     rec["y"][0][0] = len(rec["e"])
 
 
 @mutation("INVALID", "a '0' neuron gives no strict inequality to combine")
 def multiplier_row_of_a_zero_state(cert: Cert) -> None:
-    rec = next(cert.records[i] for i in cert.indices("e") if "0" in cert.records[i]["e"])
+    rec = next(
+        cert.records[i] for i in cert.indices("e") if "0" in cert.records[i]["e"]
+    )
     rec["y"][0][0] = rec["e"].index("0")
+
+
+@mutation(
+    "INVALID",
+    "a look-ahead wildcard '*' position carries no inequality to combine",
+    ("demo", "n1", "ternary"),
+)
+def multiplier_row_at_a_lookahead_wildcard(cert: Cert) -> None:
+    rec = next(
+        (cert.records[i] for i in cert.indices("e") if "*" in cert.records[i]["e"]),
+        None,
+    )
+    if rec is None:
+        pytest.skip("this producer writes no look-ahead records")
+    rec["y"][0][0] = rec["e"].index("*")
 
 
 @mutation("INVALID", "a certificate over R^n has no box faces to combine")
@@ -811,7 +1039,9 @@ def lower_bound_value_plus_one(cert: Cert) -> None:
     cert.claim["value"] += 1
 
 
-@mutation("INVALID", "dropping an open record leaves its subtree uncovered", ("at_least",))
+@mutation(
+    "INVALID", "dropping an open record leaves its subtree uncovered", ("at_least",)
+)
 def open_record_dropped(cert: Cert) -> None:
     del cert.records[cert.indices("o")[0]]
 
@@ -819,7 +1049,9 @@ def open_record_dropped(cert: Cert) -> None:
 # -- the network and the domain --------------------------------------------------------
 
 
-def _tamper_hidden(cert: Cert, change: Callable[[dict[str, Any]], None], resign: bool) -> None:
+def _tamper_hidden(
+    cert: Cert, change: Callable[[dict[str, Any]], None], resign: bool
+) -> None:
     change(cert.network["layers"][0])
     if resign:
         cert.header["network_sha256"] = network_sha256(cert.network)
@@ -836,15 +1068,22 @@ def _shift_first_bias(layer: dict[str, Any]) -> None:
     layer["biases"][0] = fmt(Fraction(layer["biases"][0]) + 1000)
 
 
-@mutation("INVALID", "a weight of the embedded network changed and network_sha256 "
-          "recomputed: the evidence no longer fits (the oracle finds a broken witness)",
-          EXACT_BASES)
+@mutation(
+    "INVALID",
+    "a weight of the embedded network changed and network_sha256 "
+    "recomputed: the evidence no longer fits (the oracle finds a broken witness)",
+    EXACT_BASES,
+)
 def network_weight_changed_with_sha_updated(cert: Cert) -> None:
     _tamper_hidden(cert, _negate_first_weight, resign=True)
 
 
-@mutation("INVALID", "a bias of the embedded network changed by 1000 and "
-          "network_sha256 recomputed (the oracle finds a broken witness)", EXACT_BASES)
+@mutation(
+    "INVALID",
+    "a bias of the embedded network changed by 1000 and "
+    "network_sha256 recomputed (the oracle finds a broken witness)",
+    EXACT_BASES,
+)
 def network_bias_changed_with_sha_updated(cert: Cert) -> None:
     _tamper_hidden(cert, _shift_first_bias, resign=True)
 
@@ -875,14 +1114,19 @@ def domain_added_that_excludes_witnesses(cert: Cert) -> None:
     assert not all(inside_box(cert, rec["x"]) for rec in cert.records if "r" in rec)
 
 
-@mutation("INVALID", "over (-10, 20)^2 the line x = 3 adds 3 regions: the proofs "
-          "using the face x < 2 no longer hold", ("box",))
+@mutation(
+    "INVALID",
+    "over (-10, 20)^2 the line x = 3 adds 3 regions: the proofs "
+    "using the face x < 2 no longer hold",
+    ("box",),
+)
 def domain_widened(cert: Cert) -> None:
     cert.header["domain"] = {"lo": [-10, -10], "hi": [20, 20]}
 
 
-@mutation("INVALID", "over R^2 there are 10 regions; the box-face rows do not exist",
-          ("box",))
+@mutation(
+    "INVALID", "over R^2 there are 10 regions; the box-face rows do not exist", ("box",)
+)
 def domain_removed(cert: Cert) -> None:
     cert.header["domain"] = None
 
@@ -934,8 +1178,9 @@ def invalid_json_line(cert: Cert) -> bytes:
 def duplicate_key_in_a_record(cert: Cert) -> bytes:
     rec = cert.records[cert.middle("r")]
     line = canonical(rec).encode()
-    return cert.to_bytes().replace(line, line[:-1] + b',"x":' + canonical(rec["x"]).encode()
-                                   + b"}", 1)
+    return cert.to_bytes().replace(
+        line, line[:-1] + b',"x":' + canonical(rec["x"]).encode() + b"}", 1
+    )
 
 
 @mutation("error", "a region record has exactly the keys r and x")
@@ -996,8 +1241,11 @@ def multiplier_row_as_a_boolean(cert: Cert) -> None:
 # -- gzip (exit code 2) ----------------------------------------------------------------
 
 
-@mutation("error", "a gzip stream cut in half ends before its end-of-stream marker",
-          ("demo_gz",))
+@mutation(
+    "error",
+    "a gzip stream cut in half ends before its end-of-stream marker",
+    ("demo_gz",),
+)
 def gzip_truncated(cert: Cert) -> bytes:
     data = cert.to_bytes()
     return data[: len(data) // 2]
@@ -1008,28 +1256,50 @@ def gzip_trailer_removed(cert: Cert) -> bytes:
     return cert.to_bytes()[:-8]
 
 
-@mutation("error", "the CRC-32 in the gzip trailer does not match the data "
-          "(every line decompresses fine: only the integrity check fails)", ("demo_gz",))
+@mutation(
+    "error",
+    "the CRC-32 in the gzip trailer does not match the data "
+    "(every line decompresses fine: only the integrity check fails)",
+    ("demo_gz",),
+)
 def gzip_crc_corrupted(cert: Cert) -> bytes:
     data = bytearray(cert.to_bytes())
     data[-8] ^= 0xFF
     return bytes(data)
 
 
-@mutation("error", "bytes after the gzip member are not another gzip member",
-          ("demo_gz",))
+@mutation(
+    "error",
+    "16 bytes of 0xFF in the middle of the deflate stream break its "
+    "block structure (the file's bytes are deterministic, so is the failure)",
+    ("demo_gz",),
+)
+def gzip_deflate_bytes_corrupted(cert: Cert) -> bytes:
+    data = bytearray(cert.to_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 16] = b"\xff" * 16
+    return bytes(data)
+
+
+@mutation(
+    "error", "bytes after the gzip member are not another gzip member", ("demo_gz",)
+)
 def gzip_trailing_garbage(cert: Cert) -> bytes:
     return cert.to_bytes() + b"this is not gzip"
 
 
-@mutation("error", "a second gzip member decompresses to data after the end line",
-          ("demo_gz",))
+@mutation(
+    "error",
+    "a second gzip member decompresses to data after the end line",
+    ("demo_gz",),
+)
 def gzip_second_member_appended(cert: Cert) -> bytes:
     return cert.to_bytes() + gzip.compress(b'{"r":"+","x":[0,0]}\n', mtime=0)
 
 
-@mutation("error", "a gzip file whose header bytes were damaged (magic kept)",
-          ("demo_gz",))
+@mutation(
+    "error", "a gzip file whose header bytes were damaged (magic kept)", ("demo_gz",)
+)
 def gzip_header_corrupted(cert: Cert) -> bytes:
     data = bytearray(cert.to_bytes())
     data[2] = 0x07  # compression method: only 8 (deflate) exists
@@ -1043,7 +1313,8 @@ def _real_process(base: str, m: Mutation) -> bool:
     return m.verdict == "error" or base.startswith("demo")
 
 
-XFAIL: dict[str, str] = {}  # "base:mutation" -> reason, for mutations wrongly accepted
+# "base:mutation" -> reason, for mutations the checker wrongly accepts (none at present).
+XFAIL: dict[str, str] = {}
 
 
 def _params() -> list[Any]:
@@ -1051,34 +1322,46 @@ def _params() -> list[Any]:
     for m in MUTATIONS:
         for base in m.bases:
             ident = f"{base}:{m.name}"
-            marks = [pytest.mark.xfail(strict=True, reason=XFAIL[ident])] if ident in XFAIL else []
+            marks = (
+                [pytest.mark.xfail(strict=True, reason=XFAIL[ident])]
+                if ident in XFAIL
+                else []
+            )
             params.append(pytest.param(base, m, id=ident, marks=marks))
     return params
 
 
 @pytest.mark.parametrize(("base", "m"), _params())
-def test_mutated_certificate_is_rejected(certs: Certs, tmp_path: Path, base: str,
-                                         m: Mutation) -> None:
+def test_mutated_certificate_is_rejected(
+    certs: Certs, tmp_path: Path, base: str, m: Mutation
+) -> None:
     cert = read(certs, base)
     result = m.apply(cert)
     mutated = result if isinstance(result, bytes) else cert
     path = write(tmp_path, f"{base}-{m.name}", mutated)
-    assert path.read_bytes() != certs.paths[base].read_bytes(), "the mutation changed nothing"
+    assert path.read_bytes() != certs.paths[base].read_bytes(), (
+        "the mutation changed nothing"
+    )
     assert_verdict(run_check(path, _real_process(base, m)), m.verdict)
 
 
 def test_mutation_names_are_unique_and_their_bases_exist() -> None:
     names = [m.name for m in MUTATIONS]
     assert len(names) == len(set(names))
-    assert all(base in BASES or base == "at_least" for m in MUTATIONS for base in m.bases)
+    assert all(
+        base in BASES or base == "at_least" for m in MUTATIONS for base in m.bases
+    )
 
 
 def test_missing_certificate_file_is_an_input_error(tmp_path: Path) -> None:
     assert_verdict(run_check(tmp_path / "does-not-exist.cert.json"), "error")
 
 
-@pytest.mark.xfail(strict=True, reason="tvmip bug: `tvmip check DIR` prints click's "
-                   "4-line usage error instead of one 'error:' line")
+@pytest.mark.xfail(
+    strict=True,
+    reason="tvmip bug: `tvmip check DIR` prints click's "
+    "4-line usage error instead of one 'error:' line",
+)
 def test_directory_as_certificate_is_a_one_line_input_error(tmp_path: Path) -> None:
     assert_verdict(run_check(tmp_path), "error")
 
@@ -1100,8 +1383,10 @@ def test_checker_package_imports_only_the_standard_library() -> None:
                 if node.level == 1:
                     continue  # from .x import y: within the checker package
                 if node.level > 1:
-                    offenders.append(f"{path.name}:{node.lineno}: relative import out of "
-                                     "the checker package")
+                    offenders.append(
+                        f"{path.name}:{node.lineno}: relative import out of "
+                        "the checker package"
+                    )
                     continue
                 names = [node.module or ""]
             else:
@@ -1117,7 +1402,8 @@ def test_checker_verifies_with_heavy_dependencies_blocked(certs: Certs) -> None:
     script = (
         "import sys\n"
         "class Block:\n"
-        "    banned = ('numpy', 'highspy', 'sympy', 'flint', 'pulp', 'networkx', 'click',\n"
+        "    banned = ('numpy', 'highspy', 'sympy', 'flint', 'pulp', 'networkx',\n"
+        "              'click',\n"
         "              'tqdm', 'scipy')\n"
         "    def find_spec(self, name, path=None, target=None):\n"
         "        top = name.split('.')[0]\n"
@@ -1129,8 +1415,13 @@ def test_checker_verifies_with_heavy_dependencies_blocked(certs: Certs) -> None:
         "from tvmip.checker.verify import check_file\n"
         "print(check_file(sys.argv[1]).line)\n"
     )
-    proc = subprocess.run([sys.executable, "-c", script, str(certs.paths["demo_gz"])],
-                          capture_output=True, text=True, timeout=SUBPROCESS_TIMEOUT)
+    proc = subprocess.run(
+        [sys.executable, "-c", script, str(certs.paths["demo_gz"])],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=SUBPROCESS_TIMEOUT,
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == valid_line(37)
 
@@ -1139,13 +1430,25 @@ def _checker_module_exists() -> bool:
     return (CHECKER_DIR / "__main__.py").is_file()
 
 
-@pytest.mark.xfail(not _checker_module_exists(), strict=True,
-                   reason="python -m tvmip.checker not implemented yet")
-def test_python_m_tvmip_checker_gives_the_same_verdicts(certs: Certs, tmp_path: Path) -> None:
+@pytest.mark.xfail(
+    not _checker_module_exists(),
+    strict=True,
+    reason="python -m tvmip.checker not implemented yet",
+)
+def test_python_m_tvmip_checker_gives_the_same_verdicts(
+    certs: Certs, tmp_path: Path
+) -> None:
     def run(path: Path) -> Outcome:
-        proc = subprocess.run([sys.executable, "-m", "tvmip.checker", str(path)],
-                              capture_output=True, text=True, timeout=SUBPROCESS_TIMEOUT)
-        return Outcome(proc.returncode, proc.stdout, proc.stderr, "python -m tvmip.checker")
+        proc = subprocess.run(
+            [sys.executable, "-m", "tvmip.checker", str(path)],
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=SUBPROCESS_TIMEOUT,
+        )
+        return Outcome(
+            proc.returncode, proc.stdout, proc.stderr, "python -m tvmip.checker"
+        )
 
     assert assert_verdict(run(certs.paths["demo"]), "VALID") == valid_line(37)
     assert assert_verdict(run(certs.paths["demo_gz"]), "VALID") == valid_line(37)

@@ -19,7 +19,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from .network import RELU, Network
+from .network import RELU, Layer, Network
 
 INT64_SAFE = 2**62
 
@@ -50,28 +50,31 @@ def _int_array(values: list[int], shape: tuple[int, ...]) -> np.ndarray:
     return np.array(values, dtype=object if big else np.int64).reshape(shape)
 
 
+def scale_layer(layer: Layer, first: int = 0) -> ScaledLayer:
+    """Integer form of one layer; ``first`` is the pattern position of its first neuron."""
+    entries = [w for row in layer.weights for w in row] + list(layer.biases)
+    scale = _common_denominator(entries)
+    fan_in = len(layer.weights[0])
+    weights = [int(w * scale) for row in layer.weights for w in row]
+    biases = [int(b * scale) for b in layer.biases]
+    return ScaledLayer(
+        weights=_int_array(weights, (layer.width, fan_in)),
+        biases=_int_array(biases, (layer.width,)),
+        scale=scale,
+        relu=layer.activation == RELU,
+        first=first,
+        weight_bound=max(sum(abs(w) for w in weights[i * fan_in:(i + 1) * fan_in])
+                         for i in range(layer.width)),
+        bias_bound=max(abs(b) for b in biases),
+    )
+
+
 def scale_network(network: Network) -> tuple[ScaledLayer, ...]:
     """Integer form of every hidden layer, with pattern offsets for the ReLU layers."""
     layers = []
     first = 0
     for layer in network.layers:
-        entries = [w for row in layer.weights for w in row] + list(layer.biases)
-        scale = _common_denominator(entries)
-        weights = [int(w * scale) for row in layer.weights for w in row]
-        biases = [int(b * scale) for b in layer.biases]
-        fan_in = len(layer.weights[0])
-        layers.append(
-            ScaledLayer(
-                weights=_int_array(weights, (layer.width, fan_in)),
-                biases=_int_array(biases, (layer.width,)),
-                scale=scale,
-                relu=layer.activation == RELU,
-                first=first,
-                weight_bound=max(sum(abs(w) for w in weights[i * fan_in : (i + 1) * fan_in])
-                                 for i in range(layer.width)),
-                bias_bound=max(abs(b) for b in biases),
-            )
-        )
+        layers.append(scale_layer(layer, first))
         if layer.activation == RELU:
             first += layer.width
     return tuple(layers)

@@ -46,8 +46,9 @@ def record_line(record: Record) -> str:
     raise TypeError(f"not a certificate record: {record!r}")
 
 
-def header_line(network: Network, box: Box | None, kind: str = "tree") -> str:
+def header_line(network: Network, box: Box | None, kind: str, claims: list[str]) -> str:
     header = {
+        "claims": claims,
         "format": CERTIFICATE_FORMAT,
         "tool": f"tvmip {__version__}",
         "kind": kind,

@@ -19,20 +19,13 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from .certificate import AtomicFile, end_line, header_line, record_line
+from .errors import InputError
 from .network import Box, Network
 from .progress import Progress
-from .search import (
-    EmptyBranch,
-    Explorer,
-    Frontier,
-    Open,
-    Record,
-    Region,
-    SearchStats,
-    StopSearch,
-)
+from .search import Explorer, Frontier, Open, Record, Region, StopSearch
 
 SPLIT_TARGET = 128
+ENGINES = ("auto", "tree", "breakpoints")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +48,8 @@ class CountResult:
     open_subtrees: int
     stop_reason: str | None
     stats: dict[str, int]
+    linear_regions: int | None = None
+    distinct_maps: int | None = None
 
     @property
     def claim(self) -> str:
@@ -66,64 +61,87 @@ def record_key(record: Record) -> str:
     return record.pattern if isinstance(record, Region) else record.prefix
 
 
-def split_top(explorer: Explorer, target: int = SPLIT_TARGET) -> list[Record]:
-    """Expand the tree from the root until at least ``target`` frontier nodes remain
-    (or the tree is finished); return the records and frontier in depth-first order.
-    The expansion step doubles whenever a round fails to double the frontier, so
-    deep, narrow trees are not replayed level by level."""
-    done: list[Record] = []
-    frontier = [explorer.root()]
-    step = 1
-    while frontier and len(frontier) < target:
-        grown: list[Record] = []
-        for node in frontier:
-            explorer.explore(node, grown.append, cutoff=len(node.prefix) + step)
-        new_frontier = [r for r in grown if isinstance(r, Frontier)]
-        done.extend(r for r in grown if not isinstance(r, Frontier))
-        if len(new_frontier) < 2 * len(frontier):
-            step *= 2
-        frontier = new_frontier
-    return sorted(done + frontier, key=record_key)
-
-
 class _Run:
-    """Counts records, writes them, and decides when to stop."""
+    """Counts what is found, writes records, and decides when to stop."""
 
-    def __init__(self, limits: Limits, out: AtomicFile | None, progress: Progress) -> None:
+    def __init__(self, limits: Limits, out: AtomicFile | None, progress: Progress,
+                 on_record: Callable[[Record], None] | None) -> None:
         self.limits = limits
         self.out = out
         self.progress = progress
-        self.regions = 0
+        self.on_record = on_record
+        self.found = 0  # regions seen anywhere, for the limits
+        self.regions = 0  # regions written, for the claim
         self.open = 0
         self.start = time.perf_counter()
         self.stop_reason: str | None = None
         self.interrupted = False
         self._since_check = 0
 
+    def observe(self, record: Record) -> None:
+        if isinstance(record, Region):
+            self.found += 1
+
     def emit(self, record: Record) -> None:
+        if isinstance(record, Frontier):
+            record = Open(record.prefix)
         if isinstance(record, Region):
             self.regions += 1
-        elif isinstance(record, (Open, Frontier)):
+        elif isinstance(record, Open):
             self.open += 1
         if self.out is not None:
             self.out.write(record_line(record))
+        if self.on_record is not None:
+            self.on_record(record)
 
     def tick(self) -> None:
+        """Raise :class:`StopSearch` when a limit is reached or a signal arrived."""
         if self.interrupted:
             self.stop_reason = "interrupted"
-            raise StopSearch
-        limit = self.limits.max_regions
-        if limit is not None and self.regions >= limit:
+        elif self.limits.max_regions is not None and self.found >= self.limits.max_regions:
             self.stop_reason = "max-regions"
-            raise StopSearch
-        self._since_check += 1
-        if self._since_check >= 256:
+        else:
+            self._since_check += 1
+            if self._since_check < 256:
+                return
             self._since_check = 0
-            self.progress.update(self.regions)
-            limit_s = self.limits.time_limit
-            if limit_s is not None and time.perf_counter() - self.start > limit_s:
-                self.stop_reason = "time-limit"
-                raise StopSearch
+            self.progress.update(self.found)
+            limit = self.limits.time_limit
+            if limit is None or time.perf_counter() - self.start <= limit:
+                return
+            self.stop_reason = "time-limit"
+        raise StopSearch
+
+
+def split_top(explorer: Explorer, run: _Run, target: int = SPLIT_TARGET) -> list[Record]:
+    """Expand the tree from the root until at least ``target`` frontier nodes remain
+    (or the tree is finished); return its records and frontier in depth-first order.
+    The expansion step doubles whenever a round fails to double the frontier, so
+    deep, narrow trees are not replayed level by level.  A stop leaves the rest of
+    the frontier as it is (to be emitted as open subtrees)."""
+    done: list[Record] = []
+    frontier = [explorer.root()]
+    step = 1
+    while frontier and len(frontier) < target and run.stop_reason is None:
+        grown: list[Record] = []
+
+        def collect(record: Record) -> None:
+            run.observe(record)
+            grown.append(record)
+
+        expanded = 0
+        try:
+            for node in frontier:
+                explorer.explore(node, collect, cutoff=len(node.prefix) + step, tick=run.tick)
+                expanded += 1
+        except StopSearch:
+            grown.extend(frontier[expanded + 1:])
+        new_frontier = [r for r in grown if isinstance(r, Frontier)]
+        done.extend(r for r in grown if not isinstance(r, Frontier))
+        if len(new_frontier) < 2 * len(frontier):
+            step *= 2
+        frontier = new_frontier
+    return sorted(done + frontier, key=record_key)
 
 
 @contextmanager
@@ -152,32 +170,91 @@ def count(
     limits: Limits = Limits(),
     progress: bool = False,
     on_record: Callable[[Record], None] | None = None,
+    engine: str = "auto",
 ) -> CountResult:
     """Enumerate the activation regions of ``network`` over ``box`` (None: R^n0).
 
-    With ``certificate`` a path, the certificate is streamed there (gzip when the
-    name ends in ``.gz``) and renamed into place when complete.  A limit or an
-    interrupt ends the search early with a lower bound (open subtrees recorded).
+    ``engine``: ``tree`` (the LP-guided search tree), ``breakpoints`` (exact
+    breakpoint propagation, one-input networks only, which also counts linear
+    regions and distinct maps), or ``auto`` (breakpoints when n0 = 1).  With
+    ``certificate`` a path, the certificate is streamed there (gzip when the name
+    ends in ``.gz``) and renamed into place when complete.  A limit or an
+    interrupt ends a tree search early with a lower bound (open subtrees
+    recorded).  ``on_record`` sees every record written (regions, proofs, open
+    subtrees; for breakpoints, one region per interval).
     """
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r} (known: {', '.join(ENGINES)})")
+    if engine == "breakpoints" or engine == "auto" and network.input_dim == 1:
+        return _count_breakpoints(network, box, certificate, on_record)
+    return _count_tree(network, box, certificate, limits, progress, on_record)
+
+
+def _count_breakpoints(network: Network, box: Box | None, certificate: str | Path | None,
+                       on_record: Callable[[Record], None] | None) -> CountResult:
+    from . import oned
+
+    if network.input_dim != 1:
+        raise InputError("the breakpoints engine needs a network with one input")
+    start = time.perf_counter()
+    partition = oned.propagate(network, box)
+    counts = {"activation_regions": partition.activation_regions,
+              "linear_regions": partition.linear_regions,
+              "distinct_maps": partition.distinct_maps}
+    if on_record is not None:
+        for pattern, point in zip(partition.patterns(), oned.interior_points(partition)):
+            on_record(Region(pattern, (point,)))
+    if certificate is not None:
+        out = AtomicFile(Path(certificate))
+        try:
+            out.write(header_line(network, box, "breakpoints", list(counts)))
+            for line in oned.certificate_lines(partition):
+                out.write(line)
+            claims = {name: {"kind": "exact", "value": value} for name, value in counts.items()}
+            seconds = time.perf_counter() - start
+            out.write(end_line(claims, {"seconds": round(seconds, 3)}))
+            out.commit()
+        except BaseException:
+            out.abort()
+            raise
+    return CountResult(
+        activation_regions=counts["activation_regions"],
+        exact=True,
+        seconds=time.perf_counter() - start,
+        network_sha256=network.sha256,
+        domain=box,
+        open_subtrees=0,
+        stop_reason=None,
+        stats={"breakpoints": counts["activation_regions"] - 1},
+        linear_regions=counts["linear_regions"],
+        distinct_maps=counts["distinct_maps"],
+    )
+
+
+def _count_tree(network: Network, box: Box | None, certificate: str | Path | None,
+                limits: Limits, progress: bool,
+                on_record: Callable[[Record], None] | None) -> CountResult:
     explorer = Explorer(network, box)
     out = AtomicFile(Path(certificate)) if certificate is not None else None
     bar = Progress(progress)
-    run = _Run(limits, out, bar)
-    emit = run.emit if on_record is None else _tee(run.emit, on_record)
+    run = _Run(limits, out, bar, on_record)
+
+    def emit(record: Record) -> None:
+        run.observe(record)
+        run.emit(record)
+
     try:
         if out is not None:
-            out.write(header_line(network, box))
+            out.write(header_line(network, box, "tree", ["activation_regions"]))
         with _stop_on_signals(run):
-            for item in split_top(explorer):
-                if not isinstance(item, Frontier):
-                    emit(item)
-                elif run.stop_reason is not None:
-                    emit(Open(item.prefix))
-                else:
-                    try:
-                        explorer.explore(item, emit, tick=run.tick)
-                    except StopSearch:
-                        pass
+            for item in split_top(explorer, run):
+                if not isinstance(item, Frontier) or run.stop_reason is not None:
+                    run.emit(item)
+                    continue
+                try:
+                    explorer.explore(item, emit, tick=run.tick)
+                except StopSearch:
+                    pass
         seconds = time.perf_counter() - run.start
         exact = run.open == 0
         if out is not None:
@@ -189,7 +266,7 @@ def count(
             out.abort()
         raise
     finally:
-        bar.close(run.regions)
+        bar.close(run.found)
     return CountResult(
         activation_regions=run.regions,
         exact=exact,
@@ -200,14 +277,3 @@ def count(
         stop_reason=run.stop_reason,
         stats=asdict(explorer.stats),
     )
-
-
-def _tee(first: Callable[[Record], None], second: Callable[[Record], None]) -> Callable[[Record], None]:
-    def both(record: Record) -> None:
-        first(record)
-        second(record)
-
-    return both
-
-
-__all__ = ["CountResult", "EmptyBranch", "Limits", "SearchStats", "count", "split_top"]

@@ -284,13 +284,16 @@ class Explorer:
         if all(isinstance(o[3], Motzkin) for o in outcomes):
             raise InternalError(f"both sides of neuron {position} proved empty on a non-empty region")
         prefix = "".join(self._pattern)
+
+        def empty_record(side: str, evidence: Motzkin, g: int) -> EmptyBranch:
+            self.stats.empty += 1
+            return EmptyBranch(prefix + side, self._poly.multipliers(evidence, position, (s, g)))
+
         k = 0
         try:
             for k, (side, row, g, evidence, child_basis) in enumerate(outcomes):
                 if isinstance(evidence, Motzkin):
-                    self.stats.empty += 1
-                    multipliers = self._poly.multipliers(evidence, position, (s, g))
-                    self._record(EmptyBranch(prefix + side, multipliers))
+                    self._record(empty_record(side, evidence, g))
                     continue
                 self._poly.push(row, position, (s, g))
                 if child_basis is not None:
@@ -304,9 +307,11 @@ class Explorer:
                     if child_basis is not None:
                         self.lp.restore(saved)
         except StopSearch:
-            for side, _, _, evidence, _ in outcomes[k + 1:]:
-                if not isinstance(evidence, Motzkin):
-                    self._emit(Open(prefix + side))
+            # The later siblings still need covering: proofs already found are
+            # emitted as they are, unexplored children as open subtrees (no tick).
+            for side, _, g, evidence, _ in outcomes[k + 1:]:
+                self._emit(empty_record(side, evidence, g) if isinstance(evidence, Motzkin)
+                           else Open(prefix + side))
             raise
 
     def _layer_start(self, layer: ScaledLayer, p: np.ndarray, s: int,
@@ -341,7 +346,7 @@ class Explorer:
             else:
                 points = (*points, evidence)[:POINTS_CAP]
         for record in sorted(records, key=lambda r: r.prefix):
-            self._record(record)
+            self._emit(record)  # no tick: a stop here would leave the node uncovered
         return stable, points
 
     # -- deciding one side ------------------------------------------------------

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 
-from .model import RELU, Network
+from .model import RELU, Layer, Network
 
 IntRow = tuple[int, ...]
 
@@ -27,17 +27,11 @@ class PatternMaps:
         self.first = []  # pattern position of each layer's first neuron
         position = 0
         for layer in network.layers:
-            entries = [w for row in layer.weights for w in row] + list(layer.biases)
-            scale = math.lcm(*(v.denominator for v in entries))
-            nonzeros = tuple(
-                tuple((k, int(w * scale)) for k, w in enumerate(row) if w)
-                for row in layer.weights
-            )
-            biases = tuple(int(b * scale) for b in layer.biases)
-            self.layers.append((nonzeros, biases, scale, layer.activation == RELU))
+            self.layers.append((*_integer_layer(layer), layer.activation == RELU))
             self.first.append(position)
             if layer.activation == RELU:
                 position += layer.width
+        self.output = _integer_layer(network.output)
         self.length = position
         self._cache: list[tuple[str, list[IntRow], int] | None] = [None] * len(self.layers)
         # position -> (layer index, neuron index) for the ReLU neurons
@@ -48,6 +42,22 @@ class PatternMaps:
             for j in range(len(nz))
         ]
 
+    def _inputs(self, index: int, pattern: str) -> tuple[list[IntRow | None], int]:
+        """The input map of layer ``index`` (None for rows that are zero)."""
+        if index == 0:
+            unit = [tuple(1 if i == k else 0 for i in range(self.dim + 1)) for k in range(self.dim)]
+            return list(unit), 1
+        rows, d = self.layer_rows(index - 1, pattern)
+        if not self.layers[index - 1][3]:
+            return list(rows), d
+        start = self.first[index - 1]
+        return [row if pattern[start + k] == "+" else None for k, row in enumerate(rows)], d
+
+    def output_rows(self, pattern: str) -> tuple[list[IntRow], int]:
+        """Rows of the network output ``f`` on ``pattern``'s region (a full pattern)."""
+        inputs, d = self._inputs(len(self.layers), pattern)
+        return _apply(self.output, inputs, d, self.dim)
+
     def layer_rows(self, index: int, pattern: str) -> tuple[list[IntRow], int]:
         """Rows ``P`` and denominator ``S`` of layer ``index`` on ``pattern``'s region
         (only the states before the layer are read)."""
@@ -55,31 +65,10 @@ class PatternMaps:
         cached = self._cache[index]
         if cached is not None and cached[0] == key:
             return cached[1], cached[2]
-        if index == 0:
-            inputs: list[IntRow | None] = [
-                tuple(1 if i == k else 0 for i in range(self.dim + 1)) for k in range(self.dim)
-            ]
-            d = 1
-        else:
-            rows, d = self.layer_rows(index - 1, pattern)
-            if self.layers[index - 1][3]:
-                start = self.first[index - 1]
-                inputs = [row if pattern[start + k] == "+" else None for k, row in enumerate(rows)]
-            else:
-                inputs = list(rows)
-        nonzeros, biases, scale, _ = self.layers[index]
-        out = []
-        for terms, bias in zip(nonzeros, biases):
-            acc = [0] * (self.dim + 1)
-            for k, w in terms:
-                source = inputs[k]
-                if source is not None:
-                    acc = [a + w * v for a, v in zip(acc, source)]
-            acc[-1] += bias * d
-            out.append(tuple(acc))
-        result = (key, out, d * scale)
-        self._cache[index] = result
-        return out, d * scale
+        inputs, d = self._inputs(index, pattern)
+        out, s = _apply(self.layers[index][:3], inputs, d, self.dim)
+        self._cache[index] = (key, out, s)
+        return out, s
 
     def row(self, position: int, pattern: str) -> tuple[IntRow, int]:
         """The pre-activation row of the ReLU neuron at ``position`` and its denominator."""
@@ -93,6 +82,31 @@ class PatternMaps:
         if any(row[:-1]):
             return "+-"
         return "0" if row[-1] == 0 else "+" if row[-1] > 0 else "-"
+
+
+def _integer_layer(layer: Layer) -> tuple[tuple[tuple[tuple[int, int], ...], ...], tuple[int, ...], int]:
+    """Nonzero integer weights per neuron, integer biases, and their common denominator."""
+    entries = [w for row in layer.weights for w in row] + list(layer.biases)
+    scale = math.lcm(*(v.denominator for v in entries))
+    nonzeros = tuple(
+        tuple((k, int(w * scale)) for k, w in enumerate(row) if w) for row in layer.weights
+    )
+    return nonzeros, tuple(int(b * scale) for b in layer.biases), scale
+
+
+def _apply(layer: tuple, inputs: list[IntRow | None], d: int, dim: int) -> tuple[list[IntRow], int]:
+    """``W z + b`` as integer rows over ``d * scale``, for the input rows ``inputs``."""
+    nonzeros, biases, scale = layer
+    out = []
+    for terms, bias in zip(nonzeros, biases):
+        acc = [0] * (dim + 1)
+        for k, w in terms:
+            source = inputs[k]
+            if source is not None:
+                acc = [a + w * v for a, v in zip(acc, source)]
+        acc[-1] += bias * d
+        out.append(tuple(acc))
+    return out, d * scale
 
 
 def strictly_positive(row: IntRow, sign: int, point: tuple[int, ...], q: int) -> bool:

@@ -45,7 +45,7 @@ class Rejected(Exception):
 class TreeChecker:
     """Consumes tree records and counts the verified regions."""
 
-    def __init__(self, network: Network, box: Box | None) -> None:
+    def __init__(self, network: Network, box: Box | None, claims: list[str]) -> None:
         self.maps = PatternMaps(network)
         self.dim = network.input_dim
         self.box = box
@@ -92,6 +92,10 @@ class TreeChecker:
         if self.pending:
             node = self.pending[-1]
             raise Rejected(f"incomplete tree: no record covers the node {node or '(root)'!r}")
+
+    def verified(self) -> dict[str, tuple[int, bool]]:
+        """Counts the evidence establishes, each with whether it is exact."""
+        return {"activation_regions": (self.regions, self.open == 0)}
 
     # -- completeness -------------------------------------------------------------
 

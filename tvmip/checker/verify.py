@@ -3,9 +3,14 @@
 A certificate (``tvmip-certificate/1``) is UTF-8 JSON Lines, gzip-compressed or
 not (recognised by its magic bytes, not its name):
 
-1. a header ``{"format", "tool", "kind", "network", "network_sha256", "domain"}``;
-2. the records of its kind (see :mod:`tvmip.checker.tree`);
-3. an end line ``{"end": {"claims": {...}, "metadata": {...}}}``.
+1. a header ``{"format", "tool", "kind", "network", "network_sha256", "domain",
+   "claims"}``: ``kind`` says how the evidence is organised (``tree``: the search
+   tree, :mod:`tvmip.checker.tree`; ``breakpoints``: the intervals of a one-input
+   network, :mod:`tvmip.checker.breakpoints`), ``claims`` which counts it is
+   meant to establish;
+2. the records of its kind;
+3. an end line ``{"end": {"claims": {name: {"kind": "exact" | "at_least",
+   "value": n}}, "metadata": {...}}}``.
 
 Everything is re-derived: the network's hash from its canonical form, every
 record's evidence, and the claimed counts from the records.  ``metadata``
@@ -26,10 +31,15 @@ from typing import Any, BinaryIO, Iterator
 
 from .model import box_from_json, network_from_json
 from .rationals import FormatError, loads
+from .breakpoints import BreakpointChecker
 from .tree import Rejected, TreeChecker
 
 CERTIFICATE_FORMAT = "tvmip-certificate/1"
-HEADER_KEYS = {"format", "tool", "kind", "network", "network_sha256", "domain"}
+HEADER_KEYS = {"format", "tool", "kind", "network", "network_sha256", "domain", "claims"}
+CLAIMS = ("activation_regions", "linear_regions", "distinct_maps")
+KINDS = {"tree": TreeChecker, "breakpoints": BreakpointChecker}
+CLAIM_WORDS = {"activation_regions": "activation regions", "linear_regions": "linear regions",
+               "distinct_maps": "distinct affine maps"}
 MAX_LINE = 64 * 2**20
 MAX_EXPANSION = 200
 EXIT_VALID, EXIT_INVALID, EXIT_INPUT = 0, 1, 2
@@ -41,8 +51,18 @@ class Verdict:
 
     line: str
     exit_code: int
-    activation_regions: int | None = None
-    exact: bool = False
+    counts: tuple[tuple[str, int, bool], ...] = ()  # (claim, value, exact)
+
+    def count(self, claim: str) -> int | None:
+        return next((value for name, value, _ in self.counts if name == claim), None)
+
+    @property
+    def activation_regions(self) -> int | None:
+        return self.count("activation_regions")
+
+    @property
+    def exact(self) -> bool:
+        return any(name == "activation_regions" and exact for name, _, exact in self.counts)
 
     @property
     def valid(self) -> bool:
@@ -115,15 +135,21 @@ def _check_stream(lines: Iterator[tuple[int, bytes]], expected_sha256: str | Non
         raise FormatError("line 1.format", f"not a {CERTIFICATE_FORMAT} certificate")
     if set(header) != HEADER_KEYS:
         raise FormatError("line 1", f"header keys must be {sorted(HEADER_KEYS)}")
-    if header["kind"] != "tree":
-        raise FormatError("line 1.kind", f"unknown certificate kind {header['kind']!r}")
+    kind = header["kind"]
+    if kind not in KINDS:
+        raise FormatError("line 1.kind", f"unknown certificate kind {kind!r}")
+    declared = header["claims"]
+    if not isinstance(declared, list) or "activation_regions" not in declared \
+            or not set(declared) <= set(CLAIMS) or len(set(declared)) != len(declared):
+        raise FormatError("line 1.claims", f"expected a list of claims among {list(CLAIMS)}, "
+                          "including 'activation_regions'")
     network = network_from_json(header["network"])
     if header["network_sha256"] != network.sha256:
         raise Rejected("network_sha256 does not match the embedded network")
     if expected_sha256 is not None and network.sha256 != expected_sha256:
         raise Rejected("the certificate is about a different network than the one given")
     box = box_from_json(header["domain"], network.input_dim)
-    tree = TreeChecker(network, box)
+    checker = KINDS[kind](network, box, declared)
     end = None
     for number, line in lines:
         where = f"line {number}"
@@ -131,16 +157,16 @@ def _check_stream(lines: Iterator[tuple[int, bytes]], expected_sha256: str | Non
             raise FormatError(where, "data after the end record")
         record = _expect_object(loads(line), where)
         if "end" in record:
-            end = _end_record(record, where)
+            end = _end_record(record, where, declared)
             continue
-        tree.feed(record, where)
+        checker.feed(record, where)
     if end is None:
         raise FormatError("", "truncated: the end record with the claims is missing")
-    tree.finish()
-    return _verdict(end, tree)
+    checker.finish()
+    return _verdict(end, checker.verified())
 
 
-def _end_record(record: dict[str, Any], where: str) -> dict[str, Any]:
+def _end_record(record: dict[str, Any], where: str, declared: list[str]) -> dict[str, Any]:
     if set(record) != {"end"}:
         raise FormatError(where, "the end record has exactly the key 'end'")
     end = _expect_object(record["end"], f"{where}.end")
@@ -148,34 +174,36 @@ def _end_record(record: dict[str, Any], where: str) -> dict[str, Any]:
         raise FormatError(f"{where}.end", "expected exactly the keys 'claims' and 'metadata'")
     _expect_object(end["metadata"], f"{where}.end.metadata")
     claims = _expect_object(end["claims"], f"{where}.end.claims")
-    if set(claims) != {"activation_regions"}:
-        raise FormatError(f"{where}.end.claims", "expected exactly the claim 'activation_regions'")
-    claim = _expect_object(claims["activation_regions"], f"{where}.end.claims.activation_regions")
-    if set(claim) != {"kind", "value"} or claim["kind"] not in ("exact", "at_least") \
-            or not isinstance(claim["value"], int) or isinstance(claim["value"], bool):
-        raise FormatError(
-            f"{where}.end.claims.activation_regions",
-            'expected {"kind": "exact" | "at_least", "value": <integer>}',
-        )
+    if "activation_regions" not in claims or not set(claims) <= set(declared):
+        raise FormatError(f"{where}.end.claims",
+                          "expected 'activation_regions' and only claims the header declares")
+    for name, claim in claims.items():
+        at = f"{where}.end.claims.{name}"
+        _expect_object(claim, at)
+        if set(claim) != {"kind", "value"} or claim["kind"] not in ("exact", "at_least") \
+                or not isinstance(claim["value"], int) or isinstance(claim["value"], bool):
+            raise FormatError(at, 'expected {"kind": "exact" | "at_least", "value": <integer>}')
     return claims
 
 
-def _verdict(claims: dict[str, Any], tree: TreeChecker) -> Verdict:
-    claim = claims["activation_regions"]
-    if claim["value"] != tree.regions:
-        raise Rejected(
-            f"the certificate claims {claim['value']} activation regions but verifies {tree.regions}"
-        )
-    if claim["kind"] == "exact":
-        if tree.open:
-            raise Rejected(
-                f"claims an exact count but leaves {tree.open} subtrees unexplored"
-            )
-        return Verdict(f"VALID: {tree.regions} activation regions", EXIT_VALID, tree.regions, True)
-    return Verdict(
-        f"VALID: at least {tree.regions} activation regions "
-        f"(lower bound; {tree.open} subtrees unexplored)",
-        EXIT_VALID,
-        tree.regions,
-        False,
-    )
+def _verdict(claims: dict[str, Any], verified: dict[str, tuple[int, bool]]) -> Verdict:
+    """Every claim must be what the evidence establishes; "exact" needs exact evidence."""
+    counts = []
+    for name in CLAIMS:
+        if name not in claims:
+            continue
+        claim = claims[name]
+        if name not in verified:
+            raise Rejected(f"the certificate claims {name} but carries no evidence for it")
+        value, exact = verified[name]
+        if claim["value"] != value:
+            raise Rejected(f"the certificate claims {claim['value']} {CLAIM_WORDS[name]} "
+                           f"but its evidence establishes {value}")
+        if claim["kind"] == "exact" and not exact:
+            raise Rejected(f"claims an exact number of {CLAIM_WORDS[name]} but its evidence "
+                           "only gives a lower bound (unexplored subtrees)")
+        counts.append((name, value, claim["kind"] == "exact"))
+    words = ", ".join(f"{'' if exact else 'at least '}{value} {CLAIM_WORDS[name]}"
+                      for name, value, exact in counts)
+    lower = "" if all(exact for _, _, exact in counts) else " (lower bound)"
+    return Verdict(f"VALID: {words}{lower}", EXIT_VALID, tuple(counts))

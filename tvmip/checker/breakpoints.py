@@ -1,0 +1,151 @@
+"""Re-verification of a breakpoint certificate (networks with one input).
+
+Records alternate between intervals and the breakpoints that separate them::
+
+    {"s": pattern, "f": [[slope, offset], ...]}   an interval (one per output in "f")
+    {"b": "p/q"}                                    the breakpoint to its right
+
+The breakpoints must increase strictly and lie inside the domain.  For every
+interval the checker recomputes the pattern's exact maps and verifies that each
+neuron keeps its claimed strict sign on the *whole* open interval (an affine
+function is positive on an interval iff it is >= 0 at both ends and not zero
+everywhere; at an infinite end its slope decides), that ``0`` states are exactly
+the identically-zero neurons, and that ``f`` is the output map.  Consecutive
+patterns must differ, and the first neuron where they differ must vanish at the
+breakpoint.  Then each interval is one whole activation region and together
+they cover the domain but for finitely many points: the count is exact.  Linear
+regions are the runs of equal maps; distinct maps are counted directly.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any
+
+from .maps import PatternMaps
+from .model import Box, Network
+from .rationals import FormatError, parse_rational
+from .tree import STATES, Rejected
+
+Map = tuple[tuple[Fraction, Fraction], ...]
+
+
+class BreakpointChecker:
+    """Consumes interval and breakpoint records of a one-input network."""
+
+    def __init__(self, network: Network, box: Box | None, claims: list[str]) -> None:
+        if network.input_dim != 1:
+            raise Rejected("a breakpoint certificate needs a network with one input")
+        self.maps = PatternMaps(network)
+        self.outputs = len(network.output.biases)
+        self.lo = box.lo[0] if box else None
+        self.hi = box.hi[0] if box else None
+        self.left: Fraction | None = self.lo  # left end of the next interval
+        self.expect_interval = True
+        self.previous: tuple[str, Map] | None = None
+        self.regions = 0
+        self.map_changes = 0
+        self.maps_seen: set[Map] = set()
+        self._pending: tuple[str, Map, str] | None = None  # interval awaiting its right end
+
+    def feed(self, record: dict[str, Any], where: str) -> None:
+        if not isinstance(record, dict):
+            raise FormatError(where, "expected a JSON object")
+        if self.expect_interval:
+            if set(record) != {"s", "f"}:
+                raise FormatError(where, 'expected an interval {"s": pattern, "f": maps}')
+            pattern = record["s"]
+            if not isinstance(pattern, str) or not set(pattern) <= STATES \
+                    or len(pattern) != self.maps.length:
+                raise FormatError(f"{where}.s", f"expected a pattern of {self.maps.length} states")
+            self._pending = (pattern, self._read_map(record["f"], f"{where}.f"), where)
+            self.expect_interval = False
+            return
+        if set(record) != {"b"}:
+            raise FormatError(where, 'expected a breakpoint {"b": rational}')
+        point = parse_rational(record["b"], f"{where}.b")
+        if self.left is not None and not point > self.left:
+            raise Rejected(f"{where}: breakpoint {point} does not increase")
+        if self.hi is not None and not point < self.hi:
+            raise Rejected(f"{where}: breakpoint {point} lies outside the domain")
+        self._close(point)
+        self.left = point
+        self.expect_interval = True
+
+    def finish(self) -> None:
+        if self._pending is None or self.expect_interval:
+            raise Rejected("the records must end with an interval")
+        self._close(self.hi)
+
+    # -- one interval ---------------------------------------------------------------
+
+    def _read_map(self, value: Any, where: str) -> Map:
+        if not isinstance(value, list) or len(value) != self.outputs:
+            raise FormatError(where, f"expected {self.outputs} [slope, offset] pairs")
+        pairs = []
+        for k, pair in enumerate(value):
+            if not isinstance(pair, list) or len(pair) != 2:
+                raise FormatError(f"{where}[{k}]", "expected [slope, offset]")
+            pairs.append((parse_rational(pair[0], f"{where}[{k}][0]"),
+                          parse_rational(pair[1], f"{where}[{k}][1]")))
+        return tuple(pairs)
+
+    def _close(self, right: Fraction | None) -> None:
+        """Verify the pending interval, now that its right end is known."""
+        assert self._pending is not None
+        pattern, claimed, where = self._pending
+        left = self.left
+        for position, state in enumerate(pattern):
+            row, _ = self.maps.row(position, pattern)
+            slope, offset = row
+            if slope == 0 and offset == 0:
+                if state != "0":
+                    raise Rejected(f"{where}: neuron {position} vanishes identically but has state {state!r}")
+                continue
+            if state == "0" or not _keeps_sign(slope, offset, 1 if state == "+" else -1, left, right):
+                raise Rejected(
+                    f"{where}: neuron {position} does not keep state {state!r} on the interval "
+                    f"({_end(left, '-inf')}, {_end(right, '+inf')})"
+                )
+        rows, s = self.maps.output_rows(pattern)
+        actual = tuple((Fraction(r[0], s), Fraction(r[1], s)) for r in rows)
+        if actual != claimed:
+            raise Rejected(f"{where}: the output map of the interval is not the one claimed")
+        if self.previous is not None:
+            self._check_breakpoint(self.previous[0], pattern, left, where)
+            if self.previous[1] != actual:
+                self.map_changes += 1
+        self.previous = (pattern, actual)
+        self.maps_seen.add(actual)
+        self.regions += 1
+        self._pending = None
+
+    def _check_breakpoint(self, before: str, after: str, point: Fraction | None, where: str) -> None:
+        """The patterns must differ, and the first differing neuron vanish at ``point``."""
+        first = next((k for k, (a, b) in enumerate(zip(before, after)) if a != b), None)
+        if first is None:
+            raise Rejected(f"{where}: the same pattern on both sides of breakpoint {point}")
+        assert point is not None
+        (slope, offset), _ = self.maps.row(first, before)
+        if slope * point + offset != 0:
+            raise Rejected(f"{where}: neuron {first} does not vanish at breakpoint {point}")
+
+    def verified(self) -> dict[str, tuple[int, bool]]:
+        """All three counts, exact: the intervals cover the domain."""
+        return {"activation_regions": (self.regions, True),
+                "linear_regions": (self.map_changes + 1, True),
+                "distinct_maps": (len(self.maps_seen), True)}
+
+
+def _keeps_sign(slope: int, offset: int, sign: int, left: Fraction | None,
+                right: Fraction | None) -> bool:
+    """Whether ``sign * (slope x + offset) > 0`` on the open interval (left, right)."""
+    slope, offset = sign * slope, sign * offset
+    if slope == 0:
+        return offset > 0
+    end = left if slope > 0 else right  # the end where the function is smallest
+    return end is not None and slope * end + offset >= 0
+
+
+def _end(value: Fraction | None, infinite: str) -> str:
+    return infinite if value is None else str(value)

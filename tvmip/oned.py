@@ -1,0 +1,296 @@
+"""Exact breakpoint propagation for one-input networks (n0 = 1), without LPs.
+
+On the line, activation regions are open intervals.  We push the partition of
+the domain through the layers: on each interval every layer input is an exact
+affine function of x, so each ReLU pre-activation vanishes at most once inside
+it (at a rational point) unless it is identically zero there (state ``0``).
+Sorting those zeros splits the interval; a neuron's state on a sub-interval is
+the sign of its slope to the right of its zero and the opposite sign to the left.
+
+Every breakpoint found is where the first neuron (in network order) whose state
+differs between the two sides vanishes, so consecutive intervals always carry
+different patterns and each interval is exactly one activation region.  Linear
+regions are the maximal runs of intervals with equal output maps; distinct maps
+are counted separately (the same map can come back after a different one).
+
+All arithmetic is on integers over common denominators, vectorised with numpy:
+``int64`` while a bound proves no overflow, Python integers (``object`` arrays)
+otherwise.  Float values are used only to order zeros inside an interval, and
+that order is then verified exactly (and re-sorted exactly where it fails).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Iterator
+
+import numpy as np
+
+from .affine import INT64_SAFE, ScaledLayer, scale_layer, scale_network
+from .network import Box, Network
+
+STATE_CHARS = np.array([ord("-"), ord("0"), ord("+")], dtype=np.uint8)  # index: state + 1
+
+
+def _fits(*bounds: int) -> bool:
+    return math.prod(bounds) < INT64_SAFE
+
+
+def _max_abs(array: np.ndarray) -> int:
+    return int(np.max(np.abs(array))) if array.size else 0
+
+
+def _as(array: np.ndarray, big: bool) -> np.ndarray:
+    return array.astype(object) if big and array.dtype != object else array
+
+
+@dataclass(frozen=True)
+class Partition:
+    """The domain cut into intervals (activation regions), with exact data per interval.
+
+    ``bn / bd`` are the interior breakpoints (sorted, reduced, ``bd > 0``); interval
+    ``i`` runs from breakpoint ``i - 1`` to ``i`` (the domain's ends outside).
+    ``states`` holds -1/0/+1 per interval and ReLU neuron; the output map on
+    interval ``i`` is ``x -> (slope[i] x + offset[i]) / denominator`` per output.
+    """
+
+    bn: np.ndarray
+    bd: np.ndarray
+    states: np.ndarray
+    slope: np.ndarray
+    offset: np.ndarray
+    denominator: int
+    box: Box | None
+
+    @property
+    def activation_regions(self) -> int:
+        return len(self.states)
+
+    def map_changes(self) -> np.ndarray:
+        """For each breakpoint: whether the output map differs on its two sides."""
+        differs = (self.slope[1:] != self.slope[:-1]) | (self.offset[1:] != self.offset[:-1])
+        return np.any(differs, axis=1) if differs.size else np.zeros(0, dtype=bool)
+
+    @property
+    def linear_regions(self) -> int:
+        return 1 + int(np.count_nonzero(self.map_changes()))
+
+    @property
+    def distinct_maps(self) -> int:
+        rows = np.hstack([self.slope, self.offset])
+        return len({tuple(row) for row in rows.tolist()})
+
+    def patterns(self) -> Iterator[str]:
+        """Pattern strings, one per interval (decoded in blocks to bound memory)."""
+        for start in range(0, len(self.states), 65536):
+            block = STATE_CHARS[self.states[start:start + 65536] + 1]
+            width = block.shape[1]
+            if width == 0:
+                yield from ("" for _ in range(len(block)))
+                continue
+            yield from (row.decode() for row in np.ascontiguousarray(block).view(f"S{width}").ravel())
+
+    def breakpoint(self, i: int) -> Fraction:
+        return Fraction(int(self.bn[i]), int(self.bd[i]))
+
+
+def propagate(network: Network, box: Box | None = None) -> Partition:
+    """Cut the domain (R, or the open interval ``box``) into activation regions."""
+    if network.input_dim != 1:
+        raise ValueError("breakpoint propagation needs a network with one input")
+    layers = scale_network(network)
+    # Interior breakpoints (none yet) and the input map x -> x on one interval.
+    bn = np.zeros(0, dtype=np.int64)
+    bd = np.ones(0, dtype=np.int64)
+    g = np.ones((1, 1), dtype=np.int64)
+    h = np.zeros((1, 1), dtype=np.int64)
+    d = 1
+    all_states = []
+    for layer in layers:
+        pa, pc, s = _pre_activations(layer, g, h, d)
+        if layer.relu:
+            bn, bd, parent, states = _split(pa, pc, bn, bd, box)
+            positive = states == 1
+            g, h = pa[parent] * positive, pc[parent] * positive
+            all_states = [st[parent] for st in all_states] + [states]
+        else:
+            g, h = pa, pc
+        g, h, d = _reduce(g, h, s)
+    slope, offset, denominator = _pre_activations(scale_layer(network.output), g, h, d)
+    slope, offset, denominator = _reduce(slope, offset, denominator)
+    states = np.hstack(all_states) if all_states else np.zeros((len(g), 0), dtype=np.int8)
+    return Partition(bn, bd, states.astype(np.int8), slope, offset, denominator, box)
+
+
+def _pre_activations(layer: ScaledLayer, g: np.ndarray, h: np.ndarray,
+                     d: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """Slopes and offsets of ``W z + b`` on every interval, over ``d * scale``."""
+    wt = layer.weights.T
+    bias = layer.biases
+    big = not _fits(layer.weight_bound, max(_max_abs(g), _max_abs(h), 1)) or \
+        not _fits(layer.bias_bound, d) or g.dtype == object or wt.dtype == object
+    g, h, wt, bias = (_as(v, big) for v in (g, h, wt, bias))
+    pa = g @ wt
+    pc = h @ wt + bias * d
+    return pa, pc, d * layer.scale
+
+
+def _reduce(g: np.ndarray, h: np.ndarray, d: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """Divide maps and denominator by their common gcd; back to int64 when small."""
+    common = math.gcd(d, int(np.gcd.reduce(g, axis=None)) if g.size else 0,
+                      int(np.gcd.reduce(h, axis=None)) if h.size else 0)
+    if common > 1:
+        g, h, d = g // common, h // common, d // common
+    if g.dtype == object and max(_max_abs(g), _max_abs(h)) < INT64_SAFE:
+        g, h = g.astype(np.int64), h.astype(np.int64)
+    return g, h, d
+
+
+def _compare(zn: np.ndarray, zd: np.ndarray, pn: np.ndarray, pd: np.ndarray) -> np.ndarray:
+    """Exact sign of ``zn/zd - pn/pd`` (positive denominators), elementwise."""
+    big = not _fits(max(_max_abs(zn), 1), max(_max_abs(pd), 1)) or \
+        not _fits(max(_max_abs(pn), 1), max(_max_abs(zd), 1))
+    zn, zd, pn, pd = (_as(v, big) for v in (zn, zd, pn, pd))
+    return np.sign(zn * pd - pn * zd).astype(np.int8)
+
+
+def _split(pa: np.ndarray, pc: np.ndarray, bn: np.ndarray, bd: np.ndarray,
+           box: Box | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Split every interval at the zeros of this layer's pre-activations.
+
+    Returns the new breakpoints, each new interval's parent, and the layer's
+    states (-1/0/+1) on the new intervals."""
+    count, width = pa.shape
+    sign_a = np.sign(pa).astype(np.int8)
+    sign_c = np.sign(pc).astype(np.int8)
+    # Zeros z = -pc/pa as reduced fractions zn/zd with zd > 0 (where pa != 0).
+    nonconst = sign_a != 0
+    zd = np.where(nonconst, np.abs(pa), 1)
+    zn = np.where(nonconst, -pc * sign_a, 0)
+    common = np.gcd(zn, zd)
+    zn, zd = zn // common, zd // common
+    # Each interval's ends; -1/+1 compare results stand in for infinite ends.
+    left_n, left_d, right_n, right_d = _ends(bn, bd, box, count, pa.dtype)
+    above_left = _compare(zn, zd, left_n[:, None], left_d[:, None])
+    below_right = _compare(zn, zd, right_n[:, None], right_d[:, None])
+    if box is None:
+        above_left[0, :] = 1
+        below_right[-1, :] = -1
+    inside = nonconst & (above_left > 0) & (below_right < 0)
+    # States that hold on a whole interval: constant sign, or zero outside it.
+    base = np.where(nonconst, np.where(above_left <= 0, sign_a, -sign_a), sign_c)
+    rank = np.full((count, width), -1, dtype=np.int64)
+    ii, jj = np.nonzero(inside)
+    if len(ii):
+        order, unique_start = _sorted_zeros(ii, zn[ii, jj], zd[ii, jj])
+        ii, jj = ii[order], jj[order]
+        new_zn, new_zd = zn[ii, jj], zd[ii, jj]
+        # Rank of each zero among the distinct zeros of its interval.
+        group = np.cumsum(unique_start) - 1
+        first_group = np.zeros(count + 1, dtype=np.int64)
+        np.add.at(first_group, ii + 1, unique_start)
+        first_group = np.cumsum(first_group)
+        rank[ii, jj] = group - first_group[ii]
+        cuts = first_group[1:] - first_group[:-1]
+        keep = unique_start.astype(bool)
+        fresh_n, fresh_d, fresh_parent = new_zn[keep], new_zd[keep], ii[keep]
+    else:
+        cuts = np.zeros(count, dtype=np.int64)
+        fresh_n = fresh_d = fresh_parent = np.zeros(0, dtype=np.int64)
+    pieces = cuts + 1
+    parent = np.repeat(np.arange(count), pieces)
+    local = np.arange(len(parent)) - np.repeat(np.cumsum(pieces) - pieces, pieces)
+    r = rank[parent]
+    states = np.where(r >= 0, np.where(local[:, None] > r, sign_a[parent], -sign_a[parent]),
+                      base[parent]).astype(np.int8)
+    # The right end of each new interval but the last: a fresh zero of its parent,
+    # or, after the parent's last fresh zero, the parent's own right end.
+    right = parent[:-1], local[:-1]
+    fresh = right[1] < cuts[right[0]]
+    big = fresh_n.dtype == object or bn.dtype == object
+    new_n = np.empty(len(parent) - 1, dtype=object if big else np.int64)
+    new_d = np.empty(len(parent) - 1, dtype=new_n.dtype)
+    fresh_index = (np.cumsum(cuts) - cuts)[right[0][fresh]] + right[1][fresh]
+    new_n[fresh], new_d[fresh] = fresh_n[fresh_index], fresh_d[fresh_index]
+    new_n[~fresh], new_d[~fresh] = bn[right[0][~fresh]], bd[right[0][~fresh]]
+    return new_n, new_d, parent, states
+
+
+def _ends(bn: np.ndarray, bd: np.ndarray, box: Box | None, count: int,
+          dtype: np.dtype) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Left and right ends of every interval (placeholders 0/1 where infinite)."""
+    lo = (box.lo[0].numerator, box.lo[0].denominator) if box else (0, 1)
+    hi = (box.hi[0].numerator, box.hi[0].denominator) if box else (0, 1)
+    big = bn.dtype == object or dtype == object or max(map(abs, (*lo, *hi))) >= INT64_SAFE
+    left_n = np.array([lo[0], *bn.tolist()], dtype=object if big else np.int64)
+    left_d = np.array([lo[1], *bd.tolist()], dtype=object if big else np.int64)
+    right_n = np.array([*bn.tolist(), hi[0]], dtype=object if big else np.int64)
+    right_d = np.array([*bd.tolist(), hi[1]], dtype=object if big else np.int64)
+    return left_n, left_d, right_n, right_d
+
+
+def _sorted_zeros(parent: np.ndarray, zn: np.ndarray, zd: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Order zeros by (interval, value) and flag the first of each distinct value.
+
+    Floats give the order; consecutive zeros of one interval are then compared
+    exactly, and if any pair is out of order everything is sorted exactly."""
+    approx = zn.astype(float) / zd.astype(float)
+    order = np.lexsort((approx, parent))
+    p, n, d = parent[order], zn[order], zd[order]
+    same = p[1:] == p[:-1]
+    step = _compare(n[1:], d[1:], n[:-1], d[:-1])
+    if np.any(same & (step < 0)):
+        exact = sorted(range(len(parent)), key=lambda k: (int(parent[k]), Fraction(int(zn[k]), int(zd[k]))))
+        order = np.array(exact, dtype=np.int64)
+        p, n, d = parent[order], zn[order], zd[order]
+        same = p[1:] == p[:-1]
+        step = _compare(n[1:], d[1:], n[:-1], d[:-1])
+    unique_start = np.ones(len(order), dtype=np.int64)
+    unique_start[1:] = ~(same & (step == 0))
+    return order, unique_start
+
+
+def _fraction_texts(num: np.ndarray, den: int | np.ndarray) -> list[str]:
+    """Reduced rationals as JSON texts: ``3`` or ``"3/4"``."""
+    if isinstance(den, int):
+        den = np.full(num.shape, den, dtype=object if num.dtype == object or den >= INT64_SAFE
+                      else np.int64)
+    common = np.gcd(num, den)
+    num, den = (num // common).tolist(), (den // common).tolist()
+    return [str(n) if d == 1 else f'"{n}/{d}"' for n, d in zip(num, den)]
+
+
+def certificate_lines(partition: Partition) -> Iterator[str]:
+    """The records of a ``breakpoints`` certificate: intervals and breakpoints, alternating."""
+    slopes = [_fraction_texts(partition.slope[:, k], partition.denominator)
+              for k in range(partition.slope.shape[1])]
+    offsets = [_fraction_texts(partition.offset[:, k], partition.denominator)
+               for k in range(partition.offset.shape[1])]
+    points = _fraction_texts(partition.bn, partition.bd)
+    for i, pattern in enumerate(partition.patterns()):
+        maps = ",".join(f"[{slope[i]},{offset[i]}]" for slope, offset in zip(slopes, offsets))
+        yield f'{{"s":"{pattern}","f":[{maps}]}}\n'
+        if i < len(points):
+            yield f'{{"b":{points[i]}}}\n'
+
+
+def interior_points(partition: Partition) -> Iterator[Fraction]:
+    """A rational point inside each interval: midpoints, one step beyond the
+    outermost breakpoints, or the box ends' midpoint."""
+    box = partition.box
+    lo = box.lo[0] if box else None
+    hi = box.hi[0] if box else None
+    count = partition.activation_regions
+    for i in range(count):
+        left = partition.breakpoint(i - 1) if i > 0 else lo
+        right = partition.breakpoint(i) if i < count - 1 else hi
+        if left is not None and right is not None:
+            yield (left + right) / 2
+        elif left is not None:
+            yield left + 1
+        elif right is not None:
+            yield right - 1
+        else:
+            yield Fraction(0)

@@ -1,0 +1,260 @@
+"""Bounds on the number of linear regions of ReLU networks, as exact integers.
+
+A network has ``n0`` inputs and hidden ReLU layers of widths ``n_1, ..., n_L``; the
+bounds speak about the *maximal* number of linear regions over all choices of
+weights and biases.  Each function validates its parameters against the theorem's
+hypotheses and returns a :class:`Bound` that carries its formula and source, so a
+certificate can state exactly which statement a count is compared with.
+
+The last group of functions states what tvmip's constructions
+(:mod:`tvmip.constructions`) achieve: lower bounds for ternary networks of a given
+architecture, each compared with the reference bound of the general network
+(``n0`` inputs, width ``n``, depth ``L``) it emulates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from math import comb, prod
+from typing import Sequence
+
+MONTUFAR_2014 = (
+    "G. Montúfar, R. Pascanu, K. Cho, Y. Bengio, On the number of linear regions "
+    "of deep neural networks, NeurIPS 2014"
+)
+MONTUFAR_2017 = (
+    "G. Montúfar, Notes on the number of linear regions of deep neural networks, "
+    "SampTA 2017"
+)
+SERRA_2018 = (
+    "T. Serra, C. Tjandraatmadja, S. Ramalingam, Bounding and counting linear "
+    "regions of deep neural networks, ICML 2018 (arXiv:1711.02114)"
+)
+NAKAHARA_2025 = (
+    "Y. Nakahara, M. Kobayashi, T. Matsushima, A lower bound for the number of "
+    "linear regions of ternary ReLU regression neural networks, arXiv:2507.16079"
+)
+TVMIP = "tvmip.constructions (certified by exact counting)"
+
+KINDS = ("general", "ternary-relu", "ternary-alternating", "ternary-wide")
+
+
+@dataclass(frozen=True, slots=True)
+class Bound:
+    """A bound on a number of linear regions: its value and what it rests on."""
+
+    name: str
+    formula: str
+    source: str
+    value: int
+    conditions: str
+
+
+def _validate(n0: int, widths: Sequence[int], min_ratio: int = 1) -> tuple[int, ...]:
+    """Check ``n0 >= 1``, ``L >= 1``, ``n_l >= 1`` and ``n_l >= min_ratio * n0``."""
+    widths = tuple(widths)
+    if n0 < 1:
+        raise ValueError(f"input dimension n0 must be at least 1, got {n0}")
+    if not widths:
+        raise ValueError("a network needs at least one hidden layer")
+    if min(widths) < 1:
+        raise ValueError(f"hidden widths must be positive, got {widths}")
+    need = min_ratio * n0
+    if min(widths) < need:
+        raise ValueError(
+            f"the theorem needs every width n_l >= {need} (n0 = {n0}), got {widths}"
+        )
+    return widths
+
+
+def zaslavsky(hyperplanes: int, dim: int) -> int:
+    """Regions of ``hyperplanes`` hyperplanes in general position in R^dim:
+    ``sum_{j=0}^{dim} C(hyperplanes, j)`` (Zaslavsky 1975)."""
+    return sum(comb(hyperplanes, j) for j in range(dim + 1))
+
+
+def montufar_lower_bound(n0: int, widths: Sequence[int]) -> Bound:
+    """Montúfar et al. (2014): for ``n_l >= n0``, the maximal number of linear regions
+    is at least ``(prod_{l<L} floor(n_l/n0)^n0) * sum_{j<=n0} C(n_L, j)``."""
+    widths = _validate(n0, widths)
+    value = prod((n // n0) ** n0 for n in widths[:-1]) * zaslavsky(widths[-1], n0)
+    return Bound(
+        name="Montufar et al. 2014 lower bound",
+        formula="(prod_{l=1}^{L-1} floor(n_l/n0)^n0) * sum_{j=0}^{n0} C(n_L, j)",
+        source=MONTUFAR_2014,
+        value=value,
+        conditions=f"n0 = {n0}, widths = {widths}; requires n_l >= n0 for all l",
+    )
+
+
+def serra_lower_bound(n0: int, widths: Sequence[int]) -> Bound:
+    """Serra et al. (2018): for ``n_l >= 3 n0``, the maximal number of linear regions is
+    at least ``(prod_{l<L} (floor(n_l/n0) + 1)^n0) * sum_{j<=n0} C(n_L, j)``.
+
+    For ``n0 = 1`` this is ``prod_l (n_l + 1)``, the exact maximum
+    (:func:`one_dimensional_maximum`)."""
+    widths = _validate(n0, widths, min_ratio=3)
+    value = prod((n // n0 + 1) ** n0 for n in widths[:-1]) * zaslavsky(widths[-1], n0)
+    return Bound(
+        name="Serra et al. 2018 lower bound",
+        formula="(prod_{l=1}^{L-1} (floor(n_l/n0) + 1)^n0) * sum_{j=0}^{n0} C(n_L, j)",
+        source=SERRA_2018,
+        value=value,
+        conditions=(
+            f"n0 = {n0}, widths = {widths}; requires n_l >= 3 n0 for all l "
+            "(the paper's hypothesis; Montufar et al. only need n_l >= n0)"
+        ),
+    )
+
+
+def one_dimensional_maximum(widths: Sequence[int]) -> Bound:
+    """Serra et al. (2018): with one input and ``n_l >= 3`` for all ``l``, the maximal
+    number of linear regions is exactly ``prod_l (n_l + 1)``."""
+    widths = _validate(1, widths, min_ratio=3)
+    return Bound(
+        name="Serra et al. 2018 exact maximum (n0 = 1)",
+        formula="prod_{l=1}^{L} (n_l + 1)",
+        source=SERRA_2018,
+        value=prod(n + 1 for n in widths),
+        conditions=(
+            f"n0 = 1, widths = {widths}; exact when n_l >= 3 for all l "
+            "(for narrower layers it is only an upper bound)"
+        ),
+    )
+
+
+def montufar_upper_bound(n0: int, widths: Sequence[int]) -> Bound:
+    """Montúfar (2017): at most ``prod_l sum_{j<=d_l} C(n_l, j)`` linear regions, where
+    ``d_l = min(n0, n_1, ..., n_l)``."""
+    widths = _validate(n0, widths, min_ratio=0)
+    value = prod(
+        zaslavsky(n, min(n0, *widths[: l + 1])) for l, n in enumerate(widths)
+    )
+    return Bound(
+        name="Montufar 2017 upper bound",
+        formula="prod_{l=1}^{L} sum_{j=0}^{min(n0, n_1, ..., n_l)} C(n_l, j)",
+        source=MONTUFAR_2017,
+        value=value,
+        conditions=f"n0 = {n0}, widths = {widths}; any widths",
+    )
+
+
+def serra_upper_bound(n0: int, widths: Sequence[int]) -> Bound:
+    """Serra et al. (2018, Theorem 1): at most ``sum_{j in J} prod_l C(n_l, j_l)`` linear
+    regions, ``J = {j in Z^L : 0 <= j_l <= min(n0, n_1 - j_1, ..., n_{l-1} - j_{l-1}, n_l)}``.
+
+    Computed by dynamic programming over the running cap
+    ``c_l = min(n0, n_1 - j_1, ..., n_l - j_l)``, since ``j_l <= min(c_{l-1}, n_l)``."""
+    widths = _validate(n0, widths, min_ratio=0)
+    ways = {n0: 1}  # cap c_l -> sum of prod_{k<=l} C(n_k, j_k) over admissible prefixes
+    for n in widths:
+        step: dict[int, int] = {}
+        for cap, total in ways.items():
+            for j in range(min(cap, n) + 1):
+                key = min(cap, n - j)
+                step[key] = step.get(key, 0) + total * comb(n, j)
+        ways = step
+    return Bound(
+        name="Serra et al. 2018 upper bound",
+        formula=(
+            "sum_{(j_1..j_L) in J} prod_l C(n_l, j_l), J: 0 <= j_l <= "
+            "min(n0, n_1 - j_1, ..., n_{l-1} - j_{l-1}, n_l)"
+        ),
+        source=SERRA_2018,
+        value=sum(ways.values()),
+        conditions=f"n0 = {n0}, widths = {widths}; any widths; exact for L = 1",
+    )
+
+
+def reference_bound(n0: int, width: int, depth: int) -> Bound:
+    """The strongest proven lower bound on the maximal number of linear regions of a
+    general ReLU network with ``n0`` inputs and ``depth`` layers of ``width``: the
+    exact one-dimensional maximum or Serra et al. when ``width >= 3 n0``, otherwise
+    Montúfar et al."""
+    widths = (width,) * depth
+    if n0 == 1 and width >= 3:
+        return one_dimensional_maximum(widths)
+    if n0 >= 1 and width >= 3 * n0:
+        return serra_lower_bound(n0, widths)
+    return montufar_lower_bound(n0, widths)
+
+
+# -- what tvmip's constructions achieve ------------------------------------------
+
+
+def balanced(total: int, parts: int) -> tuple[int, ...]:
+    """``total`` split into ``parts`` integers differing by at most one, larger first."""
+    q, r = divmod(total, parts)
+    return tuple(q + (k < r) for k in range(parts))
+
+
+def fold_pieces(budget: int, ternary: bool) -> int:
+    """Pieces of the best zig-zag of one coordinate on ``budget`` neurons (each piece
+    maps onto the same interval): ``p + 1`` from ``2p`` ternary neurons; with integer
+    weights ``p + 1`` from ``p >= 3`` neurons, ``p`` from ``p <= 2``."""
+    if ternary:
+        return budget // 2 + 1
+    return budget + 1 if budget >= 3 else budget
+
+
+def grid_split(n0: int, width: int, depth: int) -> tuple[int, ...]:
+    """Hyperplanes per axis of the ternary last layer (an axis-parallel grid, whose
+    ``prod_k (m_k + 1)`` cells all meet the cube): the fewest hyperplanes, balanced
+    over the axes, with at least ``sum_{j<=n0} C(width, j)`` cells, and at least two
+    per axis when ``depth >= 2`` (so the output slope never vanishes on a fold face)."""
+    _validate(n0, (width,) * depth)
+    target = zaslavsky(width, n0)
+    m = 1
+    while True:
+        split = balanced(m, n0)
+        if prod(k + 1 for k in split) >= target and (depth == 1 or min(split) >= 2):
+            return split
+        m += 1
+
+
+def construction_bound(kind: str, n0: int, width: int, depth: int) -> Bound:
+    """Linear regions of tvmip's construction of ``kind`` emulating the general network
+    (``n0`` inputs, ``depth`` layers of ``width``); a lower bound on the maximal
+    number of linear regions of networks of the construction's architecture.
+
+    With ``p_k`` the balanced split of ``width`` over the ``n0`` coordinates, every
+    fold layer multiplies the regions by ``F = prod_k fold_pieces(p_k)`` and the last
+    layer contributes ``C`` cells: the value is ``F^(L-1) * C``.  ``general`` and
+    ``ternary-wide`` use integer folds and ``width`` hyperplanes in general position
+    (``C = sum_{j<=n0} C(width, j)``); ``ternary-relu`` uses ternary folds on ``2 p_k``
+    neurons and ``ternary-alternating`` integer folds realised by identity layers;
+    both end with the ternary grid of :func:`grid_split`.  ``ternary-wide`` at depth 1
+    with ``n0 >= 2`` has no layer whose neurons could be copied and uses the grid too.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"unknown construction kind {kind!r} (known: {', '.join(KINDS)})")
+    _validate(n0, (width,) * depth)
+    budgets = balanced(width, n0)
+    ternary_folds = kind == "ternary-relu"
+    folds = prod(fold_pieces(2 * p if ternary_folds else p, ternary_folds) for p in budgets)
+    grid = kind in ("ternary-relu", "ternary-alternating") or (
+        kind == "ternary-wide" and depth == 1 and n0 >= 2
+    )
+    if grid:
+        split = grid_split(n0, width, depth)
+        cells = prod(m + 1 for m in split)
+        last = f"prod_k (m_k + 1), m = {split} (ternary axis grid, {sum(split)} neurons)"
+    else:
+        cells = zaslavsky(width, n0)
+        last = f"sum_{{j<=n0}} C({width}, j) (hyperplanes in general position)"
+    fold_text = (
+        "prod_k (p_k + 1) from 2 p_k ternary neurons"
+        if ternary_folds
+        else "prod_k q(p_k), q(p) = p + 1 if p >= 3 else p"
+    )
+    reference = reference_bound(n0, width, depth)
+    return Bound(
+        name=f"tvmip {kind} construction",
+        formula=f"F^(L-1) * C, F = {fold_text}, p = {budgets}; C = {last}",
+        source=f"{TVMIP}; routes of {NAKAHARA_2025}" if kind != "general" else TVMIP,
+        value=folds ** (depth - 1) * cells,
+        conditions=(
+            f"compared with the general network n0 = {n0}, width {width}, depth {depth}: "
+            f"{reference.name} = {reference.value}"
+        ),
+    )
