@@ -143,9 +143,9 @@ def test_helpers() -> None:
 
 
 def test_construction_bounds_by_hand() -> None:
-    # ternary-relu, n0 = 1, n = 3, L = 3: (3 + 1)^2 folds times 4 cells = Serra's maximum.
+    # ternary-relu, n0 = 1, n = 3, L = 3: (3 + 1)^2 boxes times 4 cells (Serra's max).
     assert construction_bound("ternary-relu", 1, 3, 3).value == 64
-    # ternary-relu, n0 = 2, n = 4, L = 2: p = (2, 2), 3 * 3 boxes, grid (3, 2): 4 * 3 cells.
+    # ternary-relu, n0 = 2, n = 4, L = 2: p = (2, 2): 3 * 3 boxes; grid (3, 2): 4 * 3.
     assert construction_bound("ternary-relu", 2, 4, 2).value == 108
     # general, n0 = 2, n = 5, L = 2: p = (3, 2) gives 4 * 2 pieces, 1 + 5 + 10 cells.
     assert construction_bound("general", 2, 5, 2).value == 128
@@ -157,9 +157,16 @@ def test_construction_bounds_by_hand() -> None:
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize(
     "n0, width, depth",
-    [(n0, n, L) for n0 in (1, 2, 3) for n in range(n0, 3 * n0 + 3) for L in (1, 2, 3, 4)],
+    [
+        (n0, n, L)
+        for n0 in (1, 2, 3)
+        for n in range(n0, 3 * n0 + 3)
+        for L in (1, 2, 3, 4)
+    ],
 )
-def test_constructions_meet_the_reference_bound(kind: str, n0: int, width: int, depth: int) -> None:
+def test_constructions_meet_the_reference_bound(
+    kind: str, n0: int, width: int, depth: int
+) -> None:
     achieved = construction_bound(kind, n0, width, depth)
     assert achieved.value >= reference_bound(n0, width, depth).value
     assert str(reference_bound(n0, width, depth).value) in achieved.conditions

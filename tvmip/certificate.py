@@ -16,13 +16,16 @@ import io
 import os
 import tempfile
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from . import __version__
 from .checker.rationals import dumps, format_rational
 from .checker.verify import CERTIFICATE_FORMAT
 from .network import Box, Network
 from .search import EmptyBranch, Frontier, Open, Record, Region
+
+if TYPE_CHECKING:
+    from .linear import Facet, NoFacet
 
 
 def _rational_text(value: Any) -> str:
@@ -36,14 +39,27 @@ def record_line(record: Record) -> str:
         coords = ",".join(_rational_text(v) for v in record.witness)
         return f'{{"r":"{record.pattern}","x":[{coords}]}}\n'
     if isinstance(record, EmptyBranch):
-        terms = ",".join(
-            f'[{rid if isinstance(rid, int) else chr(34) + rid + chr(34)},{y}]'
-            for rid, y in record.multipliers
-        )
+        terms = ",".join(f"[{_row_text(rid)},{y}]" for rid, y in record.multipliers)
         return f'{{"e":"{record.prefix}","y":[{terms}]}}\n'
     if isinstance(record, (Open, Frontier)):
         return f'{{"o":"{record.prefix}"}}\n'
     raise TypeError(f"not a certificate record: {record!r}")
+
+
+def evidence_line(item: "Facet | NoFacet") -> str:
+    """One linear-region evidence record (after the tree's records)."""
+    from .linear import Facet
+
+    if isinstance(item, Facet):
+        point = ",".join(_rational_text(v) for v in item.point)
+        return f'{{"f":[{item.region},{item.position}],"n":{item.neighbour},"x":[{point}]}}\n'
+    terms = ",".join(f'[{_row_text(rid)},{y}]' for rid, y in item.multipliers)
+    return (f'{{"mu":{_rational_text(item.mu)},"nf":[{item.region},{item.position}],'
+            f'"y":[{terms}]}}\n')
+
+
+def _row_text(rid: int | str) -> str:
+    return str(rid) if isinstance(rid, int) else f'"{rid}"'
 
 
 def header_line(network: Network, box: Box | None, kind: str, claims: list[str]) -> str:

@@ -26,9 +26,10 @@ flat side, which adds activation regions; the bound is then a lower bound
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from .network import IDENTITY, RELU, Network, network_from_dict
 from .theorems import (
@@ -60,7 +61,8 @@ class Fold:
 
 @dataclass(frozen=True, slots=True)
 class Hyperplane:
-    """A last-layer neuron ``relu(sigma (normal . u - beta))`` with output weight ``sigma``."""
+    """A last-layer neuron ``relu(sigma (normal . u - beta))``; its output weight is
+    ``sigma``."""
 
     normal: Row
     beta: Fraction
@@ -68,7 +70,7 @@ class Hyperplane:
 
 
 def ramp() -> Fold:
-    """``relu(u)``: one piece, and a flat side ``u < 0`` (a single neuron cannot fold)."""
+    """``relu(u)``: one piece and a flat side ``u < 0`` (one neuron cannot fold)."""
     return Fold((1,), (Fraction(0),), (1,), Fraction(0), Fraction(1), 1)
 
 
@@ -82,7 +84,9 @@ def zigzag(p: int) -> Fold:
     rest = range(2, p + 1)
     return Fold(
         sigmas=(-1, 1, *(1 for j in rest for _ in range(2))),
-        thresholds=tuple(Fraction(t) for t in (1, 1, *(j for j in rest for _ in range(2)))),
+        thresholds=tuple(
+            Fraction(t) for t in (1, 1, *(j for j in rest for _ in range(2)))
+        ),
         coefficients=(1, 1, *((-1) ** (j + 1) for j in rest for _ in range(2))),
         offset=Fraction(0),
         ratio=Fraction(p + 1),
@@ -92,11 +96,14 @@ def zigzag(p: int) -> Fold:
 
 def integer_zigzag(p: int) -> Fold:
     """The integer fold R_int(p) on ``p >= 3`` neurons: ``t_j = (j - 1/2) D``; neurons
-    ``relu(t_3 - u)``, ``relu(u - t_1)``, ``relu(u - t_2)``, ``relu(u - t_j)`` (``j >= 4``)
-    with coefficients ``2, 3, -2, 2 (-1)^(j+1)``; slopes ``-2, 1, -1, 1, ...`` on ``p + 1``
-    pieces (the first of length ``D/2``), values in ``[4D, 5D]``, so ``offset = 4``."""
+    ``relu(t_3 - u)``, ``relu(u - t_1)``, ``relu(u - t_2)``, ``relu(u - t_j)``
+    (``j >= 4``) with coefficients ``2, 3, -2, 2 (-1)^(j+1)``; slopes
+    ``-2, 1, -1, 1, ...`` on ``p + 1`` pieces (the first of length ``D/2``), values in
+    ``[4D, 5D]``, so ``offset = 4``."""
     if p < 3:
-        raise ValueError(f"an integer zig-zag needs p >= 3 (p <= 2 leaves a flat piece), got {p}")
+        raise ValueError(
+            f"an integer zig-zag needs p >= 3 (p <= 2 leaves a flat piece), got {p}"
+        )
     order = (3, 1, 2, *range(4, p + 1))
     return Fold(
         sigmas=(-1, *(1 for _ in order[1:])),
@@ -135,13 +142,16 @@ def general_position(n0: int, m: int) -> list[Hyperplane]:
 
 
 def grid(split: Sequence[int]) -> list[Hyperplane]:
-    """The ternary axis grid: ``u_k = j / (m_k + 1)`` for ``j = 1..m_k`` with orientation
-    ``sigma = (-1)^(j+1)``; between the hyperplanes of axis ``k`` the number of active
-    ones alternates ``floor(m_k/2), floor(m_k/2) + 1``, so with ``m_k >= 2`` every cell has
-    a gradient ``>= 1`` in every coordinate.  Cells: ``prod_k (m_k + 1)``."""
+    """The ternary axis grid: ``u_k = j / (m_k + 1)`` for ``j = 1..m_k``, orientation
+    ``sigma = (-1)^(j+1)``.  Between the hyperplanes of axis ``k`` the number of
+    active ones alternates ``floor(m_k/2), floor(m_k/2) + 1``, so with ``m_k >= 2``
+    every cell has a gradient ``>= 1`` in every coordinate.  Cells:
+    ``prod_k (m_k + 1)``."""
     n0 = len(split)
     return [
-        Hyperplane(tuple(int(i == k) for i in range(n0)), Fraction(j, m + 1), (-1) ** (j + 1))
+        Hyperplane(
+            tuple(int(i == k) for i in range(n0)), Fraction(j, m + 1), (-1) ** (j + 1)
+        )
         for k, m in enumerate(split)
         for j in range(1, m + 1)
     ]
@@ -154,9 +164,9 @@ Neuron = tuple[Sequence[int], Fraction]
 Readout = tuple[Row, Fraction]
 
 
-def _plan(folds: Sequence[Fold], planes: Sequence[Hyperplane], depth: int) -> tuple[
-    list[list[Neuron]], list[list[Readout]]
-]:
+def _plan(
+    folds: Sequence[Fold], planes: Sequence[Hyperplane], depth: int
+) -> tuple[list[list[Neuron]], list[list[Readout]]]:
     """The ReLU layers as neurons in the coordinates, and after each fold layer the
     readouts of the coordinates from its outputs (``depth - 1`` of them)."""
     n0 = len(folds)
@@ -173,38 +183,48 @@ def _plan(folds: Sequence[Fold], planes: Sequence[Hyperplane], depth: int) -> tu
                 alpha[k] = sigma
                 neurons.append((alpha, sigma * t * scale))
         width = len(neurons)
-        readouts.append([
-            (
-                tuple(
-                    fold.coefficients[j - start] if start <= j < start + len(fold.sigmas) else 0
-                    for j in range(width)
-                ),
-                fold.offset * scale,
-            )
-            for start, fold, scale in groups
-        ])
+        readouts.append(
+            [
+                (
+                    tuple(
+                        fold.coefficients[j - start]
+                        if start <= j < start + len(fold.sigmas)
+                        else 0
+                        for j in range(width)
+                    ),
+                    fold.offset * scale,
+                )
+                for start, fold, scale in groups
+            ]
+        )
         layers.append(neurons)
-    layers.append([(tuple(p.sigma * a for a in p.normal), p.sigma * p.beta) for p in planes])
+    layers.append(
+        [(tuple(p.sigma * a for a in p.normal), p.sigma * p.beta) for p in planes]
+    )
     return layers, readouts
 
 
 def _dense(neuron: Neuron, readouts: Sequence[Readout]) -> tuple[list[int], Fraction]:
-    """Weights and bias of ``relu(alpha . u - beta)`` with ``u_k = c_k . h - offset_k``."""
+    """Weights and bias of ``relu(alpha . u - beta)``, ``u_k = c_k . h - offset_k``."""
     alpha, beta = neuron
     width = len(readouts[0][0])
-    weights = [sum(a * c[j] for a, (c, _) in zip(alpha, readouts)) for j in range(width)]
+    weights = [
+        sum(a * c[j] for a, (c, _) in zip(alpha, readouts)) for j in range(width)
+    ]
     return weights, -beta - sum(a * off for a, (_, off) in zip(alpha, readouts))
 
 
 def _ternary_rows(c: Row) -> list[Row]:
-    """``c = sum_s t_s`` with ternary ``t_s = sign(c) * [|c| >= s]``, ``s = 1..max|c|``."""
+    """``c = sum_s t_s``, ternary ``t_s = sign(c) * [|c| >= s]``, ``s = 1..max|c|``."""
     return [
         tuple((v > 0) - (v < 0) if abs(v) >= s else 0 for v in c)
         for s in range(1, max(map(abs, c)) + 1)
     ]
 
 
-def _layer(weights: list[list[int]], biases: list[Fraction], activation: str) -> dict[str, Any]:
+def _layer(
+    weights: list[list[int]], biases: list[Fraction], activation: str
+) -> dict[str, Any]:
     return {
         "weights": weights,
         "biases": [str(b) for b in biases],
@@ -253,11 +273,14 @@ def _assemble(
 def copies(network: Network) -> Network:
     """Ternarise an integer network by copies: hidden neuron ``j`` becomes
     ``M_j = max(1, max_i |W'_ij|)`` copies (``W'`` the next layer's or the output's
-    weights), and a weight ``K`` from ``j`` becomes ``sign(K)`` on ``|K|`` of the copies.
-    Copies share a hyperplane, so regions and the function are unchanged.  The first
-    layer reads the inputs, which cannot be copied: its weights must be ternary."""
+    weights), and a weight ``K`` from ``j`` becomes ``sign(K)`` on ``|K|`` of the
+    copies.  Copies share a hyperplane, so regions and the function are unchanged.
+    The first layer reads the inputs, which cannot be copied: its weights must be
+    ternary."""
     if any(w not in (-1, 0, 1) for row in network.layers[0].weights for w in row):
-        raise ValueError("copies() needs ternary first-layer weights (inputs cannot be copied)")
+        raise ValueError(
+            "copies() needs ternary first-layer weights (inputs cannot be copied)"
+        )
     following = [*network.layers[1:], network.output]
     counts: list[int] = [1] * network.input_dim
 
@@ -272,7 +295,10 @@ def copies(network: Network) -> Network:
 
     layers = []
     for layer, nxt in zip(network.layers, following):
-        mult = [max(1, *(int(abs(row[j])) for row in nxt.weights)) for j in range(layer.width)]
+        mult = [
+            max(1, *(int(abs(row[j])) for row in nxt.weights))
+            for j in range(layer.width)
+        ]
         rows, biases = [], []
         for row, b, m in zip(layer.weights, layer.biases, mult):
             rows += [spread(row)] * m
@@ -283,7 +309,9 @@ def copies(network: Network) -> Network:
         "weights": [spread(row) for row in network.output.weights],
         "biases": [str(b) for b in network.output.biases],
     }
-    return network_from_dict({"input_dim": network.input_dim, "layers": layers, "output": output})
+    return network_from_dict(
+        {"input_dim": network.input_dim, "layers": layers, "output": output}
+    )
 
 
 # -- the four routes ---------------------------------------------------------------
@@ -295,14 +323,16 @@ def _general(n0: int, width: int, depth: int) -> Network:
     Layers ``l = 1..L-1``: for each coordinate ``k`` the fold ``F_k`` = R_int(p_k)
     (``p_k >= 3``: ``p_k + 1`` pieces), R(1) (``p_k = 2``: 2 pieces) or the ramp
     (``p_k = 1``), at scale ``D = R_k^(L-1-l)``: neuron ``relu(sigma_j (u_k - t_j D))``
-    with weights ``sigma_j c_i`` on the previous group of coordinate ``k`` (``sigma_j`` on
-    ``x_k`` for ``l = 1``) and bias ``-sigma_j (t_j D + offset D_prev)``.
+    with weights ``sigma_j c_i`` on the previous group of coordinate ``k``
+    (``sigma_j`` on ``x_k`` for ``l = 1``), bias ``-sigma_j (t_j D + offset D_prev)``.
     Layer ``L``: ``n`` hyperplanes in general position (moment curve),
     ``relu(sigma_i (a_i . u - beta_i))``, weights ``sigma_i a_ik c`` on group ``k``.
     Output: weights ``sigma_i``, bias 0.  Linear regions:
     ``(prod_k pieces_k)^(L-1) * sum_{j<=n0} C(n, j)``."""
     folds = [integer_fold(p) for p in balanced(width, n0)]
-    return _assemble(n0, folds, general_position(n0, width), depth, identity_layers=False)
+    return _assemble(
+        n0, folds, general_position(n0, width), depth, identity_layers=False
+    )
 
 
 def _ternary_relu(n0: int, width: int, depth: int) -> Network:
@@ -310,10 +340,11 @@ def _ternary_relu(n0: int, width: int, depth: int) -> Network:
 
     Layers ``l = 1..L-1``: the ternary fold R(p_k) on ``2 p_k`` neurons per
     coordinate, ``p_k + 1`` pieces (no ``n >= 3 n0`` condition): neurons
-    ``relu(-(u_k - D))``, ``relu(u_k - D)`` and twice ``relu(u_k - j D)``, ``D = (p_k+1)^(L-1-l)``,
-    reading ``u_k`` with weights ``+1, +1, -1, -1, +1, +1, ...`` on the previous group.
-    Layer ``L``: the axis grid ``relu(sigma (u_k - j/(m_k+1)))``, ``sigma = (-1)^(j+1)``, with
-    the fewest ``m = sum_k m_k`` hyperplanes giving ``prod_k (m_k + 1) >= sum_{j<=n0} C(n, j)``
+    ``relu(-(u_k - D))``, ``relu(u_k - D)`` and twice ``relu(u_k - j D)``,
+    ``D = (p_k+1)^(L-1-l)``, reading ``u_k`` with weights ``+1, +1, -1, -1, +1, ...``
+    on the previous group.  Layer ``L``: the axis grid
+    ``relu(sigma (u_k - j/(m_k+1)))``, ``sigma = (-1)^(j+1)``, with the fewest
+    ``m = sum_k m_k`` hyperplanes giving ``prod_k (m_k + 1) >= sum_{j<=n0} C(n, j)``
     cells (for ``n0 = 1``: ``m = n``, exactly ``(n + 1)^L`` regions, Serra's maximum).
     Output: weights ``sigma``, bias 0."""
     folds = [zigzag(p) for p in balanced(width, n0)]
@@ -330,8 +361,8 @@ def _ternary_alternating(n0: int, width: int, depth: int) -> Network:
     ``rho = sign(c)`` and ``e`` the indicator of the coefficient-3 neuron), so the next
     ReLU layer reads ``u_k = sum of its block - offset`` with weights ``+-1``.
     Layer 1 is the identity on ``x``.  ReLU layer ``2L`` is the ternary grid of
-    ``ternary-relu``.  Output: weights ``sigma``, bias 0.  For ``n0 = 1`` and ``n >= 3``:
-    ReLU widths ``n``, exactly ``(n + 1)^L`` regions."""
+    ``ternary-relu``.  Output: weights ``sigma``, bias 0.  For ``n0 = 1`` and
+    ``n >= 3``: ReLU widths ``n``, exactly ``(n + 1)^L`` regions."""
     folds = [integer_fold(p) for p in balanced(width, n0)]
     planes = grid(grid_split(n0, width, depth))
     return _assemble(n0, folds, planes, depth, identity_layers=True)

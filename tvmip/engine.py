@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
-from .certificate import AtomicFile, end_line, header_line, record_line
+from .certificate import AtomicFile, end_line, evidence_line, header_line, record_line
 from .errors import InputError
 from .network import Box, Network
 from .progress import Progress
@@ -171,6 +171,7 @@ def count(
     progress: bool = False,
     on_record: Callable[[Record], None] | None = None,
     engine: str = "auto",
+    linear: bool = False,
 ) -> CountResult:
     """Enumerate the activation regions of ``network`` over ``box`` (None: R^n0).
 
@@ -181,13 +182,16 @@ def count(
     ends in ``.gz``) and renamed into place when complete.  A limit or an
     interrupt ends a tree search early with a lower bound (open subtrees
     recorded).  ``on_record`` sees every record written (regions, proofs, open
-    subtrees; for breakpoints, one region per interval).
+    subtrees; for breakpoints, one region per interval).  ``linear`` also counts
+    linear regions and distinct maps (the breakpoints engine always does; the tree
+    engine then keeps the regions in memory and glues them, see
+    :mod:`tvmip.linear`).
     """
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r} (known: {', '.join(ENGINES)})")
     if engine == "breakpoints" or engine == "auto" and network.input_dim == 1:
         return _count_breakpoints(network, box, certificate, on_record)
-    return _count_tree(network, box, certificate, limits, progress, on_record)
+    return _count_tree(network, box, certificate, limits, progress, on_record, linear)
 
 
 def _count_breakpoints(network: Network, box: Box | None, certificate: str | Path | None,
@@ -232,20 +236,25 @@ def _count_breakpoints(network: Network, box: Box | None, certificate: str | Pat
 
 
 def _count_tree(network: Network, box: Box | None, certificate: str | Path | None,
-                limits: Limits, progress: bool,
-                on_record: Callable[[Record], None] | None) -> CountResult:
+                limits: Limits, progress: bool, on_record: Callable[[Record], None] | None,
+                linear: bool) -> CountResult:
     explorer = Explorer(network, box)
     out = AtomicFile(Path(certificate)) if certificate is not None else None
     bar = Progress(progress)
-    run = _Run(limits, out, bar, on_record)
+    regions: list[Region] = []
+    keep = _tee(regions.append, on_record) if linear else on_record
+    run = _Run(limits, out, bar, keep)
 
     def emit(record: Record) -> None:
         run.observe(record)
         run.emit(record)
 
+    claims = ["activation_regions", "linear_regions", "distinct_maps"] if linear \
+        else ["activation_regions"]
+    structure = None
     try:
         if out is not None:
-            out.write(header_line(network, box, "tree", ["activation_regions"]))
+            out.write(header_line(network, box, "tree", claims))
         with _stop_on_signals(run):
             for item in split_top(explorer, run):
                 if not isinstance(item, Frontier) or run.stop_reason is not None:
@@ -255,11 +264,22 @@ def _count_tree(network: Network, box: Box | None, certificate: str | Path | Non
                     explorer.explore(item, emit, tick=run.tick)
                 except StopSearch:
                     pass
-        seconds = time.perf_counter() - run.start
         exact = run.open == 0
+        counted = {"activation_regions": run.regions}
+        if linear and exact:
+            from .linear import Gluer
+
+            structure = Gluer(network, box).glue([r for r in regions if isinstance(r, Region)])
+            counted.update(linear_regions=structure.linear_regions,
+                           distinct_maps=structure.distinct_maps)
+        seconds = time.perf_counter() - run.start
         if out is not None:
-            claim = {"kind": "exact" if exact else "at_least", "value": run.regions}
-            out.write(end_line({"activation_regions": claim}, {"seconds": round(seconds, 3)}))
+            if structure is not None:
+                for item in structure.evidence:
+                    out.write(evidence_line(item))
+            kind = "exact" if exact else "at_least"
+            out.write(end_line({name: {"kind": kind, "value": value} for name, value in counted.items()},
+                               {"seconds": round(seconds, 3)}))
             out.commit()
     except BaseException:
         if out is not None:
@@ -276,4 +296,18 @@ def _count_tree(network: Network, box: Box | None, certificate: str | Path | Non
         open_subtrees=run.open,
         stop_reason=run.stop_reason,
         stats=asdict(explorer.stats),
+        linear_regions=counted.get("linear_regions"),
+        distinct_maps=counted.get("distinct_maps"),
     )
+
+
+def _tee(first: Callable[[Record], None],
+         second: Callable[[Record], None] | None) -> Callable[[Record], None]:
+    if second is None:
+        return first
+
+    def both(record: Record) -> None:
+        first(record)
+        second(record)
+
+    return both

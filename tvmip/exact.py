@@ -19,12 +19,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import flint
 import numpy as np
 
 from .errors import InternalError
+
+if TYPE_CHECKING:
+    from .lp import LPHint, MaxSlackLP
 
 Row = tuple[int, ...]
 INT64_SAFE = 2**62
@@ -49,7 +52,7 @@ class Motzkin:
     y: tuple[int, ...]
 
 
-def row_value(row: Row, w: Witness) -> int:
+def slack(row: Row, w: Witness) -> int:
     """``q (c - a . x)`` for ``x = p / q``: positive iff ``x`` satisfies the row strictly."""
     return row[-1] * w.q - sum(a * p for a, p in zip(row, w.p))
 
@@ -65,7 +68,7 @@ def satisfies(rows: Sequence[Row], w: Witness) -> bool:
         m = matrix.astype(np.int64)
         point = np.array(w.p, dtype=np.int64)
         return bool(np.all(m[:, :-1] @ point < m[:, -1] * w.q))
-    return all(row_value(row, w) > 0 for row in rows)
+    return all(slack(row, w) > 0 for row in rows)
 
 
 def motzkin_holds(rows: Sequence[Row], cert: Motzkin) -> bool:
@@ -94,6 +97,40 @@ def round_point(x: np.ndarray, slack: float) -> list[Witness]:
         q = math.lcm(*(f.denominator for f in fracs))
         candidates.append(Witness(tuple(int(f * q) for f in fracs), q))
     return candidates
+
+
+def from_hint(rows: Sequence[Row], hint: "LPHint", contains: Callable[[Witness], bool]) -> Witness | Motzkin | None:
+    """Exact evidence from an LP hint: a rounded point that ``contains`` accepts, or
+    Motzkin multipliers solved exactly on the support of the duals; None if both fail."""
+    if hint.optimal and hint.t > 0:
+        for w in round_point(hint.x, hint.t):
+            if contains(w):
+                return w
+    if hint.optimal and hint.duals.size:
+        top = float(np.max(hint.duals))
+        if top > 0:
+            return motzkin_on_support(rows, [i for i, v in enumerate(hint.duals) if v > 1e-9 * top])
+    return None
+
+
+def solve_system(rows: Sequence[Row], lp: "MaxSlackLP") -> Witness | Motzkin:
+    """Decide ``a . x < c`` (all rows) exactly: the LP's hint first, exactly checked,
+    then :func:`decide`.  Rows may have a zero gradient (then they are constants)."""
+    n = len(rows[0]) - 1 if rows else lp.dim
+    for i, row in enumerate(rows):
+        if not any(row[:-1]) and row[-1] <= 0:
+            return Motzkin((i,), (1,))
+    live = [i for i, row in enumerate(rows) if any(row[:-1])]
+    if not live:
+        return Witness((0,) * n, 1)
+    system = [rows[i] for i in live]
+    lp.reset()
+    for row in system:
+        lp.push(row)
+    evidence = from_hint(system, lp.solve(), lambda w: satisfies(system, w)) or decide(system)
+    if isinstance(evidence, Motzkin):
+        return Motzkin(tuple(live[i] for i in evidence.support), evidence.y)
+    return evidence
 
 
 def motzkin_on_support(rows: Sequence[Row], support: Sequence[int]) -> Motzkin | None:

@@ -24,7 +24,8 @@ from .checker.model import (
     box_from_json,
     network_from_json,
 )
-from .checker.rationals import FormatError, loads, parse_rational
+from .checker.errors import FormatError
+from .checker.rationals import loads, parse_rational
 from .errors import InputError
 
 __all__ = [

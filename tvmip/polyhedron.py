@@ -19,16 +19,11 @@ from typing import Union
 
 import numpy as np
 
-from .exact import INT64_SAFE, Motzkin, Row, Witness
+from .exact import INT64_SAFE, Motzkin, Row, Witness, slack
 from .lp import MaxSlackLP
 
 RowId = Union[int, str]
 Proof = tuple[tuple[RowId, ...], tuple[int, ...]]  # row ids and integer multipliers
-
-
-def slack(row: Row, w: Witness) -> int:
-    """``q (c - a . p/q)``: positive iff ``w`` satisfies ``row`` strictly."""
-    return row[-1] * w.q - sum(a * p for a, p in zip(row, w.p))
 
 
 class Polyhedron:

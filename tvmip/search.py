@@ -37,10 +37,10 @@ import numpy as np
 
 from .affine import ScaledLayer, input_map, layer_output, pre_activations, scale_network
 from .errors import InternalError
-from .exact import Motzkin, Row, Witness, decide, motzkin_holds, motzkin_on_support, round_point
+from .exact import Motzkin, Row, Witness, decide, from_hint, motzkin_holds, slack
 from .lp import LPHint, MaxSlackLP
 from .network import Box, Network
-from .polyhedron import Polyhedron, Proof, RowId, slack
+from .polyhedron import Polyhedron, Proof, RowId
 
 PROOF_CACHE = 4  # emptiness proofs remembered per (neuron, side) within a subtree
 POINTS_CAP = 8  # known interior points carried per node
@@ -385,22 +385,14 @@ class Explorer:
         return evidence, child_basis
 
     def _evidence(self, row: Row, hint: LPHint) -> Witness | Motzkin:
-        """Exact evidence from the LP hint: a rounded point that verifies, Motzkin
-        multipliers solved exactly on the dual support, or (rarely) an exact solve."""
-        poly = self._poly
-        if hint.optimal and hint.t > 0:
-            for w in round_point(hint.x, hint.t):
-                if poly.satisfied_by(row, w):
-                    return w
-        system = poly.rows + [row]
-        if hint.optimal and hint.duals.size:
-            top = float(np.max(hint.duals))
-            support = [i for i, v in enumerate(hint.duals) if v > 1e-9 * top]
-            cert = motzkin_on_support(system, support) if top > 0 else None
-            if cert is not None:
-                return cert
-        self.stats.exact_fallbacks += 1
-        return decide(system)
+        """Exact evidence from the LP hint (:func:`tvmip.exact.from_hint`), or, rarely,
+        from an exact solve."""
+        system = self._poly.rows + [row]
+        evidence = from_hint(system, hint, lambda w: self._poly.satisfied_by(row, w))
+        if evidence is None:
+            self.stats.exact_fallbacks += 1
+            evidence = decide(system)
+        return evidence
 
     def _box_proof(self, row: Row) -> Motzkin | None:
         """``a . x < c`` fails on the whole box when ``min over the box of a . x >= c``:

@@ -14,9 +14,9 @@ architecture, each compared with the reference bound of the general network
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from math import comb, prod
-from typing import Sequence
 
 MONTUFAR_2014 = (
     "G. Montúfar, R. Pascanu, K. Cho, Y. Bengio, On the number of linear regions "
@@ -127,9 +127,7 @@ def montufar_upper_bound(n0: int, widths: Sequence[int]) -> Bound:
     """Montúfar (2017): at most ``prod_l sum_{j<=d_l} C(n_l, j)`` linear regions, where
     ``d_l = min(n0, n_1, ..., n_l)``."""
     widths = _validate(n0, widths, min_ratio=0)
-    value = prod(
-        zaslavsky(n, min(n0, *widths[: l + 1])) for l, n in enumerate(widths)
-    )
+    value = prod(zaslavsky(n, min(n0, *widths[: l + 1])) for l, n in enumerate(widths))
     return Bound(
         name="Montufar 2017 upper bound",
         formula="prod_{l=1}^{L} sum_{j=0}^{min(n0, n_1, ..., n_l)} C(n_l, j)",
@@ -140,8 +138,9 @@ def montufar_upper_bound(n0: int, widths: Sequence[int]) -> Bound:
 
 
 def serra_upper_bound(n0: int, widths: Sequence[int]) -> Bound:
-    """Serra et al. (2018, Theorem 1): at most ``sum_{j in J} prod_l C(n_l, j_l)`` linear
-    regions, ``J = {j in Z^L : 0 <= j_l <= min(n0, n_1 - j_1, ..., n_{l-1} - j_{l-1}, n_l)}``.
+    """Serra et al. (2018, Theorem 1): at most ``sum_{j in J} prod_l C(n_l, j_l)``
+    linear regions, where ``J`` holds the ``j in Z^L`` with
+    ``0 <= j_l <= min(n0, n_1 - j_1, ..., n_{l-1} - j_{l-1}, n_l)``.
 
     Computed by dynamic programming over the running cap
     ``c_l = min(n0, n_1 - j_1, ..., n_l - j_l)``, since ``j_l <= min(c_{l-1}, n_l)``."""
@@ -183,7 +182,7 @@ def reference_bound(n0: int, width: int, depth: int) -> Bound:
 
 
 def balanced(total: int, parts: int) -> tuple[int, ...]:
-    """``total`` split into ``parts`` integers differing by at most one, larger first."""
+    """``total`` split into ``parts`` near-equal integers (larger first)."""
     q, r = divmod(total, parts)
     return tuple(q + (k < r) for k in range(parts))
 
@@ -227,18 +226,24 @@ def construction_bound(kind: str, n0: int, width: int, depth: int) -> Bound:
     with ``n0 >= 2`` has no layer whose neurons could be copied and uses the grid too.
     """
     if kind not in KINDS:
-        raise ValueError(f"unknown construction kind {kind!r} (known: {', '.join(KINDS)})")
+        raise ValueError(
+            f"unknown construction kind {kind!r} (known: {', '.join(KINDS)})"
+        )
     _validate(n0, (width,) * depth)
     budgets = balanced(width, n0)
     ternary_folds = kind == "ternary-relu"
-    folds = prod(fold_pieces(2 * p if ternary_folds else p, ternary_folds) for p in budgets)
+    folds = prod(
+        fold_pieces(2 * p if ternary_folds else p, ternary_folds) for p in budgets
+    )
     grid = kind in ("ternary-relu", "ternary-alternating") or (
         kind == "ternary-wide" and depth == 1 and n0 >= 2
     )
     if grid:
         split = grid_split(n0, width, depth)
         cells = prod(m + 1 for m in split)
-        last = f"prod_k (m_k + 1), m = {split} (ternary axis grid, {sum(split)} neurons)"
+        last = (
+            f"prod_k (m_k + 1), m = {split} (ternary axis grid, {sum(split)} neurons)"
+        )
     else:
         cells = zaslavsky(width, n0)
         last = f"sum_{{j<=n0}} C({width}, j) (hyperplanes in general position)"
@@ -254,7 +259,8 @@ def construction_bound(kind: str, n0: int, width: int, depth: int) -> Bound:
         source=f"{TVMIP}; routes of {NAKAHARA_2025}" if kind != "general" else TVMIP,
         value=folds ** (depth - 1) * cells,
         conditions=(
-            f"compared with the general network n0 = {n0}, width {width}, depth {depth}: "
+            f"compared with the general network n0 = {n0}, width {width}, "
+            f"depth {depth}: "
             f"{reference.name} = {reference.value}"
         ),
     )

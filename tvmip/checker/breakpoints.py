@@ -24,8 +24,10 @@ from typing import Any
 
 from .maps import PatternMaps
 from .model import Box, Network
-from .rationals import FormatError, parse_rational
-from .tree import STATES, Rejected
+from .errors import FormatError
+from .rationals import parse_rational
+from .errors import Rejected
+from .tree import STATES
 
 Map = tuple[tuple[Fraction, Fraction], ...]
 

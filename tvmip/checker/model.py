@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from .rationals import FormatError, dumps, format_rational, parse_rational
+from .errors import FormatError
+from .rationals import dumps, format_rational, parse_rational
 
 NETWORK_FORMAT = "tvmip-network/1"
 RELU = "relu"

@@ -20,21 +20,14 @@ import re
 from fractions import Fraction
 from typing import Any
 
+from .errors import FormatError
+
 MAX_DIGITS = 4000
 MAX_EXPONENT = 1000
 
 _INTEGER = re.compile(r"-?[0-9]+")
 _RATIO = re.compile(r"(-?[0-9]+)/([0-9]+)")
 _DECIMAL = re.compile(r"(-?)([0-9]*)(?:\.([0-9]*))?(?:[eE]([+-]?[0-9]+))?")
-
-
-class FormatError(ValueError):
-    """Malformed input: ``where`` is a JSON path such as ``layers[1].weights[0][2]``."""
-
-    def __init__(self, where: str, problem: str) -> None:
-        super().__init__(f"{where}: {problem}" if where else problem)
-        self.where = where
-        self.problem = problem
 
 
 class DecimalText(str):

@@ -27,19 +27,17 @@ Memory is proportional to the depth of the tree, not to the number of records.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
+from .linear import LinearChecker
 from .maps import PatternMaps, common_denominator, strictly_positive
+from .motzkin import Inequality, RowId, box_inequality, combination, is_contradiction, read_multipliers
 from .model import Box, Network
-from .rationals import FormatError, parse_rational
+from .errors import FormatError, Rejected
+from .rationals import parse_rational
 
 STATES = frozenset("+-0")
 WILDCARD = "*"
-
-
-class Rejected(Exception):
-    """A claim of the certificate does not hold (the verdict is INVALID)."""
 
 
 class TreeChecker:
@@ -56,8 +54,15 @@ class TreeChecker:
         # look-aheads in force: position -> [(node, empty side)], and their stack
         self.scopes: dict[int, list[tuple[str, str]]] = {}
         self.scope_stack: list[tuple[str, int, str]] = []
+        wants_linear = bool({"linear_regions", "distinct_maps"} & set(claims))
+        self.linear = LinearChecker(self.maps, box) if wants_linear else None
 
     def feed(self, record: dict[str, Any], where: str) -> None:
+        if self.linear is not None and isinstance(record, dict) and ("f" in record or "nf" in record):
+            if self.pending:
+                raise Rejected(f"{where}: facet evidence before the tree is complete")
+            self.linear.feed(record, where)
+            return
         kind = _record_kind(record, where)
         text = record[kind]
         if not isinstance(text, str):
@@ -82,6 +87,8 @@ class TreeChecker:
         if kind == "r":
             self._check_region(text, record.get("x"), where)
             self.regions += 1
+            if self.linear is not None:
+                self.linear.patterns.append(text)
         elif kind == "e":
             self._check_motzkin(text, record.get("y"), where)
             self.empty += 1
@@ -95,7 +102,11 @@ class TreeChecker:
 
     def verified(self) -> dict[str, tuple[int, bool]]:
         """Counts the evidence establishes, each with whether it is exact."""
-        return {"activation_regions": (self.regions, self.open == 0)}
+        counts = {"activation_regions": (self.regions, self.open == 0)}
+        if self.linear is not None and self.open == 0:
+            linear_regions, distinct_maps = self.linear.counts()
+            counts.update(linear_regions=(linear_regions, True), distinct_maps=(distinct_maps, True))
+        return counts
 
     # -- completeness -------------------------------------------------------------
 
@@ -184,68 +195,33 @@ class TreeChecker:
         """Verify Motzkin multipliers: ``y >= 0``, not all zero, combining the strict
         inequalities of ``node``'s pattern and the box faces (plus, for a look-ahead,
         neuron ``extra[0]`` in state ``extra[1]``) into a constant function <= 0."""
-        if not isinstance(value, list) or not value:
-            raise FormatError(f"{where}.y", "expected a non-empty list of [row, multiplier]")
-        seen = set()
-        terms = []  # ((integer row, its denominator), multiplier)
-        for i, item in enumerate(value):
-            at = f"{where}.y[{i}]"
-            if not isinstance(item, list) or len(item) != 2:
-                raise FormatError(at, "expected [row, multiplier]")
-            row_id, raw = item
-            if isinstance(row_id, bool) or not isinstance(row_id, (int, str)):
-                raise FormatError(f"{at}[0]", "a row is a pattern position or 'lo<i>'/'hi<i>'")
-            if row_id in seen:
-                raise Rejected(f"{at}: row {row_id!r} listed twice")
-            seen.add(row_id)
-            y = parse_rational(raw, f"{at}[1]")
-            if y < 0:
-                raise Rejected(f"{at}: negative multiplier {y}")
-            terms.append((self._inequality(row_id, node, extra, at), y))
-        if all(y == 0 for _, y in terms):
-            raise Rejected(f"{where}: all multipliers are zero")
-        denominator = math.lcm(*(den * y.denominator for (_, den), y in terms))
-        total = [0] * (self.dim + 1)
-        for (row, den), y in terms:
-            factor = y.numerator * (denominator // (den * y.denominator))
-            total = [t + factor * v for t, v in zip(total, row)]
-        if any(total[:-1]):
+        terms = read_multipliers(value, where, lambda rid, at: self._inequality(rid, node, extra, at))
+        if not is_contradiction(combination(terms, self.dim)):
             raise Rejected(
-                f"{where}: the multipliers of the empty branch do not cancel the "
-                f"inequalities' gradients"
-            )
-        if total[-1] > 0:
-            raise Rejected(
-                f"{where}: the multipliers of the empty branch combine to a positive "
-                f"constant (not a contradiction)"
+                f"{where}: the multipliers of the empty branch do not combine its "
+                f"inequalities into a constant <= 0"
             )
 
-    def _inequality(self, row_id: int | str, node: str, extra: tuple[int, str] | None,
-                    at: str) -> tuple[tuple[int, ...], int]:
+    def _inequality(self, row_id: RowId, node: str, extra: tuple[int, str] | None,
+                    at: str) -> Inequality:
         """The strict inequality ``g(x) > 0`` named by ``row_id``, as an integer row
         over a denominator: ``g(x) = (row . (x, 1)) / den``."""
-        if isinstance(row_id, int):
-            if extra is not None and row_id == extra[0]:
-                # Wildcards stand for states in the neuron's own layer, which do not
-                # enter its map; any filling reads the same row.
-                pattern, state = node + "+" * (row_id - len(node)) + extra[1], extra[1]
-            elif 0 <= row_id < len(node) and node[row_id] != "0":
-                pattern, state = node, node[row_id]
-            else:
-                raise Rejected(f"{at}: row {row_id} is not a strict inequality of {node!r}")
-            row, s = self.maps.row(row_id, pattern)
-            sign = 1 if state == "+" else -1
-            return tuple(sign * v for v in row), s
-        if self.box is None or len(row_id) < 3 or row_id[:2] not in ("lo", "hi") \
-                or not row_id[2:].isdigit() or row_id[2:] != str(int(row_id[2:])) \
-                or int(row_id[2:]) >= self.dim:
-            raise Rejected(f"{at}: unknown row {row_id!r}")
-        i = int(row_id[2:])
-        bound = (self.box.lo if row_id[:2] == "lo" else self.box.hi)[i]
-        sign = 1 if row_id[:2] == "lo" else -1  # x_i - lo > 0  or  hi - x_i > 0
-        gradient = [0] * self.dim
-        gradient[i] = sign * bound.denominator
-        return (*gradient, -sign * bound.numerator), bound.denominator
+        if isinstance(row_id, str):
+            face = box_inequality(self.box, row_id, self.dim)
+            if face is None:
+                raise Rejected(f"{at}: unknown row {row_id!r}")
+            return face
+        if extra is not None and row_id == extra[0]:
+            # Wildcards stand for states in the neuron's own layer, which do not
+            # enter its map; any filling reads the same row.
+            pattern, state = node + "+" * (row_id - len(node)) + extra[1], extra[1]
+        elif 0 <= row_id < len(node) and node[row_id] != "0":
+            pattern, state = node, node[row_id]
+        else:
+            raise Rejected(f"{at}: row {row_id} is not a strict inequality of {node!r}")
+        row, s = self.maps.row(row_id, pattern)
+        sign = 1 if state == "+" else -1
+        return tuple(sign * v for v in row), s
 
 
 def _split_lookahead(text: str, where: str) -> tuple[str, bool, str]:

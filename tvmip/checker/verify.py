@@ -30,9 +30,11 @@ from pathlib import Path
 from typing import Any, BinaryIO, Iterator
 
 from .model import box_from_json, network_from_json
-from .rationals import FormatError, loads
+from .errors import FormatError
+from .rationals import loads
 from .breakpoints import BreakpointChecker
-from .tree import Rejected, TreeChecker
+from .errors import Rejected
+from .tree import TreeChecker
 
 CERTIFICATE_FORMAT = "tvmip-certificate/1"
 HEADER_KEYS = {"format", "tool", "kind", "network", "network_sha256", "domain", "claims"}

@@ -1,0 +1,221 @@
+"""Re-verification of linear-region claims on top of a complete search tree.
+
+After the tree's records come, for regions whose output map another region
+shares, one record per hyperplane of the region's inequalities (coincident
+hyperplanes count once):
+
+* facet ``{"f": [r, k], "x": point, "n": m}``: ``point`` is strictly inside the
+  domain; for region ``r``, and for region ``m``, every neuron whose
+  pre-activation vanishes at ``point`` has a gradient parallel to neuron ``k``'s
+  (on ``r``), and every other inequality holds strictly.  Near ``point`` each
+  region is then a half-ball; the checker requires opposite halves, so ``r`` and
+  ``m`` share a facet through ``point``;
+* no facet ``{"nf": [r, k], "y": [[row, multiplier], ...], "mu": rational}``:
+  ``y >= 0`` on ``r``'s strict inequalities off neuron ``k``'s hyperplane (and box
+  faces), not all zero, and ``sum y_i g_i + mu * pre_k`` is a constant <= 0, so
+  no point of the hyperplane satisfies the others strictly: no facet there.
+
+Every region of a shared map must have a record for each of its hyperplanes;
+then the facets whose two sides carry equal maps are all the glue edges, and
+linear regions are the connected components (union-find).  Maps are recomputed
+from the patterns; distinct maps are counted directly.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from typing import Any
+
+from .errors import FormatError, Rejected
+from .maps import PatternMaps, common_denominator
+from .model import Box
+from .motzkin import Inequality, RowId, box_inequality, combination, is_contradiction, read_multipliers
+from .rationals import parse_rational
+
+Map = tuple[tuple[int, ...], ...]
+
+
+def hyperplane(row: tuple[int, ...]) -> tuple[int, ...]:
+    """A key shared exactly by the rows with the same zero set (scale and sign removed)."""
+    g = math.gcd(*row)
+    lead = next(v for v in row[:-1] if v)
+    g = g if lead > 0 else -g
+    return tuple(v // g for v in row)
+
+
+class LinearChecker:
+    """Collects region patterns, verifies facet evidence, and counts components."""
+
+    def __init__(self, maps: PatternMaps, box: Box | None) -> None:
+        self.maps = maps
+        self.box = box
+        self.dim = maps.dim
+        self.patterns: list[str] = []
+        self.covered: set[tuple[int, tuple[int, ...]]] = set()
+        self.edges: list[tuple[int, int]] = []
+
+    def feed(self, record: dict[str, Any], where: str) -> None:
+        if "f" in record:
+            if set(record) != {"f", "x", "n"}:
+                raise FormatError(where, "a facet record has exactly the keys f, x, n")
+            region, position = self._target(record["f"], f"{where}.f")
+            neighbour = self._index(record["n"], f"{where}.n")
+            self._check_facet(region, position, neighbour, record["x"], where)
+            self.edges.append((region, neighbour))
+        elif "nf" in record:
+            if set(record) != {"nf", "y", "mu"}:
+                raise FormatError(where, "a no-facet record has exactly the keys nf, y, mu")
+            region, position = self._target(record["nf"], f"{where}.nf")
+            self._check_no_facet(region, position, record["y"], record["mu"], where)
+        else:
+            raise FormatError(where, f"unknown record with keys {sorted(record)[:5]}")
+        row, _ = self.maps.row(position, self.patterns[region])
+        self.covered.add((region, hyperplane(row)))
+
+    def counts(self) -> tuple[int, int]:
+        """(linear regions, distinct maps), after checking every hyperplane of every
+        region of a shared map is accounted for."""
+        maps: list[Map] = []
+        for pattern in self.patterns:
+            rows, s = self.maps.output_rows(pattern)
+            maps.append(tuple(tuple(Fraction(v, s) for v in row) for row in rows))
+        members: dict[Map, list[int]] = {}
+        for index, affine in enumerate(maps):
+            members.setdefault(affine, []).append(index)
+        for group in members.values():
+            if len(group) > 1:
+                for index in group:
+                    self._check_covered(index)
+        parent = list(range(len(maps)))
+
+        def root(i: int) -> int:
+            while parent[i] != i:
+                parent[i] = parent[parent[i]]
+                i = parent[i]
+            return i
+
+        for a, b in self.edges:
+            if maps[a] == maps[b]:
+                parent[root(a)] = root(b)
+        return len({root(i) for i in range(len(maps))}), len(members)
+
+    # -- reading ------------------------------------------------------------------
+
+    def _index(self, value: Any, where: str) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise FormatError(where, "expected a region index")
+        if not 0 <= value < len(self.patterns):
+            raise Rejected(f"{where}: no region {value} (there are {len(self.patterns)})")
+        return value
+
+    def _target(self, value: Any, where: str) -> tuple[int, int]:
+        if not isinstance(value, list) or len(value) != 2:
+            raise FormatError(where, "expected [region, position]")
+        region = self._index(value[0], f"{where}[0]")
+        position = value[1]
+        if isinstance(position, bool) or not isinstance(position, int) \
+                or not 0 <= position < self.maps.length:
+            raise FormatError(f"{where}[1]", "expected a pattern position")
+        row, _ = self.maps.row(position, self.patterns[region])
+        if self.patterns[region][position] == "0" or not any(row[:-1]):
+            raise Rejected(f"{where}: neuron {position} defines no hyperplane in region {region}")
+        return region, position
+
+    # -- evidence -------------------------------------------------------------------
+
+    def _check_facet(self, region: int, position: int, neighbour: int, value: Any,
+                     where: str) -> None:
+        if neighbour == region:
+            raise Rejected(f"{where}: a region is not its own neighbour")
+        if not isinstance(value, list) or len(value) != self.dim:
+            raise FormatError(f"{where}.x", f"expected a list of {self.dim} rationals")
+        point = [parse_rational(v, f"{where}.x[{i}]") for i, v in enumerate(value)]
+        if self.box is not None and not all(lo < v < hi for lo, v, hi in
+                                            zip(self.box.lo, point, self.box.hi)):
+            raise Rejected(f"{where}: the facet point lies outside the open box")
+        numerators, q = common_denominator(point)
+        normal = self.maps.row(position, self.patterns[region])[0][:-1]
+        here = self._side(region, normal, numerators, q, where)
+        there = self._side(neighbour, normal, numerators, q, where)
+        if here is None or there is None or here == there:
+            raise Rejected(f"{where}: regions {region} and {neighbour} do not lie on opposite "
+                           "sides of the facet point")
+
+    def _side(self, region: int, normal: tuple[int, ...], numerators: tuple[int, ...], q: int,
+              where: str) -> int | None:
+        """Which side of the hyperplane (+1 along ``normal``, -1 against) the region
+        occupies near the point; rejects if the point is not on its boundary like a
+        facet point (a vanishing neuron not parallel, or a violated inequality)."""
+        pattern = self.patterns[region]
+        side = None
+        for position, state in enumerate(pattern):
+            if state == "0":
+                continue
+            row, _ = self.maps.row(position, pattern)
+            sign = 1 if state == "+" else -1
+            value = sum(a * p for a, p in zip(row, numerators)) + row[-1] * q
+            if value:
+                if (value > 0) != (sign > 0):
+                    raise Rejected(f"{where}: region {region} violates neuron {position} at the facet point")
+                continue
+            ratio = _parallel(row[:-1], normal)
+            if ratio == 0:
+                raise Rejected(f"{where}: neuron {position} of region {region} vanishes at the "
+                               "facet point but not along the facet")
+            this = sign * ratio
+            if side is not None and side != this:
+                raise Rejected(f"{where}: region {region} lies on both sides of the facet")
+            side = this
+        return side
+
+    def _check_no_facet(self, region: int, position: int, value: Any, mu_value: Any,
+                        where: str) -> None:
+        pattern = self.patterns[region]
+        phi, s = self.maps.row(position, pattern)
+        plane = hyperplane(phi)
+
+        def inequality(row_id: RowId, at: str) -> Inequality:
+            if isinstance(row_id, str):
+                face = box_inequality(self.box, row_id, self.dim)
+                if face is None:
+                    raise Rejected(f"{at}: unknown row {row_id!r}")
+                return face
+            if not 0 <= row_id < len(pattern) or pattern[row_id] == "0":
+                raise Rejected(f"{at}: row {row_id} is not a strict inequality of region {region}")
+            row, den = self.maps.row(row_id, pattern)
+            if any(row[:-1]) and hyperplane(row) == plane:
+                raise Rejected(f"{at}: row {row_id} lies on the hyperplane itself")
+            sign = 1 if pattern[row_id] == "+" else -1
+            return tuple(sign * v for v in row), den
+
+        terms = read_multipliers(value, where, inequality)
+        mu = parse_rational(mu_value, f"{where}.mu")
+        total = combination([*terms, ((phi, s), mu)] if mu else terms, self.dim)
+        if not is_contradiction(total):
+            raise Rejected(f"{where}: the multipliers do not show that neuron {position}'s "
+                           f"hyperplane misses the interior of a facet of region {region}")
+
+    def _check_covered(self, region: int) -> None:
+        pattern = self.patterns[region]
+        for position, state in enumerate(pattern):
+            if state == "0":
+                continue
+            row, _ = self.maps.row(position, pattern)
+            if any(row[:-1]) and (region, hyperplane(row)) not in self.covered:
+                raise Rejected(f"region {region} shares its map with another region but has no "
+                               f"facet evidence for the hyperplane of neuron {position}")
+
+
+def _parallel(gradient: tuple[int, ...], normal: tuple[int, ...]) -> int:
+    """+1 or -1 if ``gradient`` is a positive or negative multiple of ``normal``, else 0."""
+    if not any(gradient):
+        return 0
+    for i in range(len(normal)):
+        for j in range(i + 1, len(normal)):
+            if gradient[i] * normal[j] != gradient[j] * normal[i]:
+                return 0
+    k = next(i for i, v in enumerate(normal) if v)
+    if gradient[k] == 0:
+        return 0
+    return 1 if (gradient[k] > 0) == (normal[k] > 0) else -1

@@ -1,0 +1,275 @@
+"""Linear regions: activation regions glued across shared facets with equal maps.
+
+Two activation regions are glued when their closures share an (n0-1)-dimensional
+face and ``f`` has the same affine map on both; linear regions are the connected
+components of this glue graph (networkx).  Only regions whose map is shared by
+another region can be glued, so the work happens inside those groups.
+
+For such a region ``R`` and each hyperplane ``H`` among its inequalities
+(coincident ones, e.g. from duplicated neurons, form one class) we decide
+exactly, in ``H``'s own coordinates (one dimension less), whether
+
+    {x in H : every other inequality of R holds strictly}
+
+is empty.  If it is, a Motzkin certificate shows that ``H`` carries no facet of
+``R`` (a :class:`NoFacet`).  Otherwise its rational point lies in the relative
+interior of a facet; the neighbour across it is unique, and we find its pattern
+by stepping off the facet (a :class:`Facet`).  Every edge of the glue graph is
+then a facet whose two sides have equal maps, and no edge can be missing.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Sequence, Union
+
+import networkx as nx
+import numpy as np
+
+from .affine import ScaledLayer, input_map, layer_output, pre_activations, scale_layer, scale_network
+from .errors import InternalError
+from .exact import Motzkin, Row, Witness, solve_system
+from .lp import MaxSlackLP
+from .network import Box, Network
+from .search import Region
+
+RowId = Union[int, str]
+AffineMap = tuple[tuple[Fraction, ...], ...]  # per output: gradient..., offset
+
+
+@dataclass(frozen=True, slots=True)
+class Facet:
+    """Region ``region`` has a facet on the hyperplane of neuron ``position``; ``point``
+    lies in its relative interior and ``neighbour`` is the region across it."""
+
+    region: int
+    position: int
+    point: tuple[Fraction, ...]
+    neighbour: int
+
+
+@dataclass(frozen=True, slots=True)
+class NoFacet:
+    """The hyperplane of neuron ``position`` meets region ``region``'s closure in a
+    lower-dimensional set: ``multipliers`` (integers on the region's other strict
+    inequalities) plus ``mu`` times the neuron's pre-activation form a constant <= 0."""
+
+    region: int
+    position: int
+    multipliers: tuple[tuple[RowId, int], ...]
+    mu: Fraction
+
+
+Evidence = Union[Facet, NoFacet]
+
+
+@dataclass(frozen=True)
+class LinearStructure:
+    """Maps, linear-region ids and the evidence behind them, indexed like the regions."""
+
+    maps: tuple[AffineMap, ...]
+    component: tuple[int, ...]
+    evidence: tuple[Evidence, ...]
+
+    @property
+    def linear_regions(self) -> int:
+        return len(set(self.component))
+
+    @property
+    def distinct_maps(self) -> int:
+        return len(set(self.maps))
+
+
+@dataclass(frozen=True)
+class _Geometry:
+    """A region's pre-activation rows ``(a, c)`` over denominators, by position."""
+
+    rows: dict[int, tuple[tuple[int, ...], int]]
+    output: AffineMap
+
+
+class Gluer:
+    """Computes the linear structure of one network over one domain."""
+
+    def __init__(self, network: Network, box: Box | None = None) -> None:
+        self.network = network
+        self.box = box
+        self.dim = network.input_dim
+        self.layers: tuple[ScaledLayer, ...] = scale_network(network)
+        self.output = scale_layer(network.output)
+        self.lp = MaxSlackLP(max(self.dim - 1, 1))
+
+    def glue(self, regions: Sequence[Region]) -> LinearStructure:
+        geometry = [self._geometry(r.pattern) for r in regions]
+        maps = tuple(g.output for g in geometry)
+        groups: dict[AffineMap, list[int]] = {}
+        for index, affine in enumerate(maps):
+            groups.setdefault(affine, []).append(index)
+        index_of = {r.pattern: i for i, r in enumerate(regions)}
+        graph = nx.Graph()
+        graph.add_nodes_from(range(len(regions)))
+        evidence: list[Evidence] = []
+        for members in groups.values():
+            if len(members) < 2:
+                continue
+            for index in members:
+                for item in self._facets(index, regions[index].pattern, geometry[index], index_of):
+                    evidence.append(item)
+                    if isinstance(item, Facet) and maps[item.neighbour] == maps[index]:
+                        graph.add_edge(index, item.neighbour)
+        component = [0] * len(regions)
+        ordered = sorted((min(c), c) for c in nx.connected_components(graph))
+        for label, (_, members) in enumerate(ordered):
+            for index in members:
+                component[index] = label
+        return LinearStructure(maps, tuple(component), tuple(evidence))
+
+    # -- one region -------------------------------------------------------------
+
+    def _geometry(self, pattern: str) -> _Geometry:
+        m, d = input_map(self.dim)
+        rows = {}
+        for layer in self.layers:
+            p, s = pre_activations(layer, m, d)
+            active = None
+            if layer.relu:
+                for j, values in enumerate(p.tolist()):
+                    rows[layer.first + j] = (tuple(values), s)
+                active = np.array([pattern[layer.first + j] == "+" for j in range(layer.width)],
+                                  dtype=np.int64)
+            m, d = layer_output(p, s, active)
+        p, s = pre_activations(self.output, m, d)
+        output = tuple(tuple(Fraction(int(v), s) for v in row) for row in p.tolist())
+        return _Geometry(rows, output)
+
+    def _inequalities(self, pattern: str, geometry: _Geometry,
+                      skip: set[int]) -> tuple[list[Row], list[RowId], list[Fraction]]:
+        """The region's strict inequalities ``a . x < c`` outside ``skip``, with their
+        ids and the factor from each row's slack to the true-scale form ``g(x) > 0``."""
+        rows, ids, scales = [], [], []
+        for position, ((*a, c), s) in geometry.rows.items():
+            state = pattern[position]
+            if state == "0" or position in skip:
+                continue
+            sign = 1 if state == "+" else -1
+            rows.append((*(-sign * v for v in a), sign * c))
+            ids.append(position)
+            scales.append(Fraction(s))
+        if self.box is not None:
+            for i, (lo, hi) in enumerate(zip(self.box.lo, self.box.hi)):
+                for sign, bound, name in ((-1, lo, "lo"), (1, hi, "hi")):
+                    a = [0] * self.dim
+                    a[i] = sign * bound.denominator
+                    rows.append((*a, sign * bound.numerator))
+                    ids.append(f"{name}{i}")
+                    scales.append(Fraction(bound.denominator))
+        return rows, ids, scales
+
+    def _facets(self, index: int, pattern: str, geometry: _Geometry,
+                index_of: dict[str, int]) -> list[Evidence]:
+        classes: dict[tuple[int, ...], list[int]] = {}
+        for position, (row, _) in geometry.rows.items():
+            if pattern[position] != "0" and any(row[:-1]):
+                classes.setdefault(_hyperplane(row), []).append(position)
+        found: list[Evidence] = []
+        for members in classes.values():
+            position = members[0]
+            phi = geometry.rows[position][0]
+            rows, ids, scales = self._inequalities(pattern, geometry, set(members))
+            reduced, lift = _restrict(rows, phi)
+            evidence = solve_system(reduced, self.lp) if self.dim > 1 else _constants(reduced)
+            if isinstance(evidence, Witness):
+                point = lift(evidence)
+                away = [-v if pattern[position] == "+" else v for v in phi[:-1]]
+                neighbour = index_of.get(self._step_off(point, away))
+                if neighbour is None:
+                    raise InternalError(f"no enumerated region across a facet of region {index}")
+                found.append(Facet(index, position, point, neighbour))
+            else:
+                found.append(self._no_facet(index, position, geometry, evidence, ids, scales, rows))
+        return found
+
+    def _no_facet(self, index: int, position: int, geometry: _Geometry, cert: Motzkin,
+                  ids: list[RowId], scales: list[Fraction], rows: list[Row]) -> NoFacet:
+        """Lift the multipliers from the hyperplane's coordinates: on ``H`` the rows
+        combine to a constant <= 0, so in space they do up to a multiple of ``phi``."""
+        phi, s = geometry.rows[position]
+        weights = {ids[i]: y * scales[i] for i, y in zip(cert.support, cert.y) if y}
+        gradient = [Fraction(0)] * self.dim
+        constant = Fraction(0)
+        for i, y in zip(cert.support, cert.y):
+            # slack c - a.x of row i equals scales[i] * g_i(x): g_i = (c - a.x) / scale
+            gradient = [g - Fraction(y) * v for g, v in zip(gradient, rows[i][:-1])]
+            constant += Fraction(y) * rows[i][-1]
+        j = next(k for k, v in enumerate(phi[:-1]) if v)
+        mu_row = -gradient[j] / phi[j]  # coefficient of the integer row phi
+        if any(g + mu_row * v for g, v in zip(gradient, phi[:-1])) or constant + mu_row * phi[-1] > 0:
+            raise InternalError(f"no-facet multipliers of region {index} do not verify")
+        common = math.lcm(*(w.denominator for w in weights.values()))
+        multipliers = tuple(sorted(((rid, int(w * common)) for rid, w in weights.items()),
+                                   key=lambda item: (isinstance(item[0], str), item[0])))
+        return NoFacet(index, position, multipliers, mu_row * s * common)
+
+    def _step_off(self, point: tuple[Fraction, ...], away: list[int]) -> str:
+        """The pattern of the region entered by leaving ``point`` (on a facet) in the
+        direction ``away``: signs at the point, and where a neuron vanishes there,
+        the sign of its derivative along ``away`` (its map vanishes on the facet)."""
+        q = math.lcm(*(v.denominator for v in point))
+        p = [int(v * q) for v in point]
+        m, d = input_map(self.dim)
+        states: list[str] = []
+        for layer in self.layers:
+            pre, s = pre_activations(layer, m, d)
+            active = None
+            if layer.relu:
+                for values in pre.tolist():
+                    *a, c = values
+                    value = sum(x * y for x, y in zip(a, p)) + c * q
+                    if value == 0:
+                        value = sum(x * y for x, y in zip(a, away))
+                        if value == 0 and any(a):
+                            raise InternalError("facet point is not in a facet's relative interior")
+                    states.append("+" if value > 0 else "-" if value < 0 else "0")
+                active = np.array([st == "+" for st in states[layer.first:]], dtype=np.int64)
+            m, d = layer_output(pre, s, active)
+        return "".join(states)
+
+
+def _hyperplane(row: tuple[int, ...]) -> tuple[int, ...]:
+    """A key shared exactly by the rows with the same zero set (scale and sign removed)."""
+    g = math.gcd(*row)
+    lead = next(v for v in row[:-1] if v)
+    g = g if lead > 0 else -g
+    return tuple(v // g for v in row)
+
+
+def _restrict(rows: list[Row], phi: tuple[int, ...]):  # type: ignore[no-untyped-def]
+    """Rows in the coordinates of the hyperplane ``phi . (x, 1) = 0``: coordinate ``j``
+    (the first with a nonzero coefficient) is eliminated; each row is multiplied by
+    ``|phi_j|`` so it stays integral.  Returns the rows and the map lifting a point."""
+    a, c = phi[:-1], phi[-1]
+    j = next(k for k, v in enumerate(a) if v)
+    size, sign = abs(a[j]), 1 if a[j] > 0 else -1
+    reduced = []
+    for row in rows:
+        b, d = row[:-1], row[-1]
+        reduced.append((*(size * b[k] - sign * b[j] * a[k] for k in range(len(a)) if k != j),
+                        size * d + sign * b[j] * c))
+
+    def lift(w: Witness) -> tuple[Fraction, ...]:
+        u = [Fraction(v, w.q) for v in w.p]
+        x = u[:j] + [Fraction(0)] + u[j:]
+        x[j] = -(c + sum(a[k] * x[k] for k in range(len(a)) if k != j)) / Fraction(a[j])
+        return tuple(x)
+
+    return reduced, lift
+
+
+def _constants(rows: list[Row]) -> Witness | Motzkin:
+    """Decide a system without variables: all its constants must be positive."""
+    for i, row in enumerate(rows):
+        if row[-1] <= 0:
+            return Motzkin((i,), (1,))
+    return Witness((), 1)
