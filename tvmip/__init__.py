@@ -1,3 +1,57 @@
-"""tvmip: exact, certified activation- and linear-region counts of small ReLU networks."""
+"""tvmip: exact, certified activation- and linear-region counts of small ReLU networks.
+
+The Python API mirrors the command line::
+
+    import tvmip
+    net = tvmip.load_network("net.json")            # or tvmip.network_from_dict({...})
+    result = tvmip.count(net, linear=True, certificate="net.cert.json.gz")
+    print(result.activation_regions, result.linear_regions, result.claim)
+    for region in tvmip.regions(net):               # frozen RegionInfo records
+        print(region.pattern, region.witness, region.gradient, region.linear_region)
+    print(tvmip.check("net.cert.json.gz").line)     # the independent checker
+
+Names are loaded on first use, so ``python -m tvmip.checker`` (the trusted
+checker) never imports the solver stack through this package.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
 
 __version__ = "0.1.0"
+
+_API = {
+    "Box": "tvmip.network",
+    "Network": "tvmip.network",
+    "Layer": "tvmip.network",
+    "load_network": "tvmip.network",
+    "network_from_dict": "tvmip.network",
+    "save_network": "tvmip.network",
+    "evaluate": "tvmip.network",
+    "parse_box": "tvmip.network",
+    "count": "tvmip.engine",
+    "Limits": "tvmip.engine",
+    "CountResult": "tvmip.engine",
+    "regions": "tvmip.regions",
+    "RegionInfo": "tvmip.regions",
+    "check": "tvmip.checker.verify",
+    "Verdict": "tvmip.checker.verify",
+    "TvmipError": "tvmip.errors",
+    "InputError": "tvmip.errors",
+}
+_RENAMED = {"check": "check_file"}
+
+__all__ = sorted(_API)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _API:
+        raise AttributeError(f"module 'tvmip' has no attribute {name!r}")
+    value = getattr(import_module(_API[name]), _RENAMED.get(name, name))
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_API])

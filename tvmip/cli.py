@@ -9,6 +9,7 @@ bound).  Diagnostics go to stderr as one line; ``--debug`` shows tracebacks.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -41,6 +42,9 @@ def _guarded(command: Callable[..., Any]) -> Callable[..., Any]:
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(EXIT_INTERRUPTED)
+        except BrokenPipeError:  # the reader went away (e.g. `| head`): stop quietly
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(1)
         except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise
         except Exception as exc:  # an unexpected failure is a bug: say so in one line
@@ -87,12 +91,19 @@ def _domain_json(box: Any) -> Any:
 @click.option("--certificate", "-c", type=click.Path(dir_okay=False),
               help="Write a certificate here (gzip when the name ends in .gz).")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable result.")
+@click.option("--linear", is_flag=True, help="Also count linear regions and distinct affine "
+              "maps (always on for one-input networks).")
+@click.option("--engine", "engine_name", type=click.Choice(["auto", "tree", "breakpoints"]),
+              default="auto", show_default=True,
+              help="tree: LP-guided search; breakpoints: exact 1-D propagation (n0 = 1); "
+              "auto: breakpoints when n0 = 1.")
 @click.option("--max-regions", type=click.IntRange(min=1), help="Stop after K regions (lower bound).")
 @click.option("--time-limit", type=click.FloatRange(min=0), help="Stop after S seconds (lower bound).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress display.")
 @_guarded
 def count(network: str | None, box_text: str | None, certificate: str | None, as_json: bool,
-          max_regions: int | None, time_limit: float | None, quiet: bool) -> None:
+          linear: bool, engine_name: str, max_regions: int | None, time_limit: float | None,
+          quiet: bool) -> None:
     """Count the activation regions of NETWORK (default: the bundled demo network)."""
     from . import engine
     from .network import parse_box
@@ -101,7 +112,7 @@ def count(network: str | None, box_text: str | None, certificate: str | None, as
     box = parse_box(box_text, net.input_dim) if box_text else None
     if certificate is not None:
         _check_writable(Path(certificate))
-    result = engine.count(net, box, certificate=certificate,
+    result = engine.count(net, box, certificate=certificate, engine=engine_name, linear=linear,
                           limits=engine.Limits(max_regions, time_limit), progress=not quiet)
     if as_json:
         payload = {
@@ -110,8 +121,8 @@ def count(network: str | None, box_text: str | None, certificate: str | None, as
             "seconds": round(result.seconds, 6),
             "domain": _domain_json(box),
             "network": {"path": str(path), "sha256": result.network_sha256},
-            "linear_regions": None,
-            "distinct_maps": None,
+            "linear_regions": result.linear_regions,
+            "distinct_maps": result.distinct_maps,
             "certificate": certificate,
             "stop_reason": result.stop_reason,
             "stats": result.stats,
@@ -122,6 +133,9 @@ def count(network: str | None, box_text: str | None, certificate: str | None, as
         domain = f"R^{net.input_dim}" if box is None else f"box {_box_text(box)}"
         click.echo(f"{path}: {at_least}{result.activation_regions} activation regions over {domain}"
                    f" ({result.claim}, {result.seconds:.3f} s)")
+        if result.linear_regions is not None:
+            click.echo(f"linear regions: {result.linear_regions}; distinct affine maps: "
+                       f"{result.distinct_maps}")
         if certificate:
             click.echo(f"certificate: {certificate}")
         if not result.exact:
@@ -143,6 +157,33 @@ def _check_writable(path: Path) -> None:
         raise InputError(f"{path}: directory {parent} does not exist")
     if path.is_dir():
         raise InputError(f"{path}: is a directory")
+
+
+@main.command()
+@click.argument("network", required=False)
+@click.option("--box", "box_text", metavar="LO,HI", help="List the regions inside this open box.")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl",
+              show_default=True, help="One JSON object per line, or CSV with a header.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write here instead of stdout.")
+@_guarded
+def regions(network: str | None, box_text: str | None, fmt: str, output: str | None) -> None:
+    """List every activation region of NETWORK: pattern, witness point, affine map
+    and linear-region id, all exact."""
+    from .certificate import atomic_write_text
+    from .network import parse_box
+    from .regions import regions as listing, to_csv, to_jsonl
+
+    _, net = _load(network)
+    box = parse_box(box_text, net.input_dim) if box_text else None
+    records = listing(net, box)
+    lines = to_jsonl(records) if fmt == "jsonl" else \
+        to_csv(records, net.input_dim, len(net.output.biases))
+    if output is None:
+        for line in lines:
+            click.echo(line, nl=False)
+    else:
+        _check_writable(Path(output))
+        atomic_write_text(Path(output), "".join(lines))
 
 
 @main.command()
