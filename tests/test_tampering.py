@@ -1,13 +1,16 @@
 """Tampering with certificates: genuine ones are accepted, every mutation is rejected.
 
 Pins the promises of ``tvmip check CERT`` for the ``tvmip-certificate/1`` format
-(JSON Lines, optionally gzip: a header, tree records in depth-first order with
-``+`` before ``-``, an end line with the claims):
+(JSON Lines, optionally gzip: a header, the records of its kind, an end line with
+the claims).  Two kinds are covered: ``tree`` (regions with witnesses, empty
+branches with Motzkin multipliers, open subtrees, in depth-first order with ``+``
+before ``-``) and ``breakpoints`` (the intervals of a one-input network):
 
-* a genuine certificate: exit 0 and one line ``VALID: <n> activation regions``;
+* a genuine certificate: exit 0 and one line ``VALID: <n> activation regions...``;
 * a well-formed certificate whose claims do not hold (a witness outside its region,
-  a missing, duplicated or misordered subtree, multipliers that prove nothing, a
-  wrong count, a tampered network or domain): exit 1 and one line ``INVALID: ...``;
+  a missing, duplicated or misordered subtree or interval, multipliers that prove
+  nothing, a wrong count, a tampered network or domain): exit 1, one ``INVALID:``
+  line;
 * a structurally broken file (truncated, corrupt gzip, bad JSON, unknown keys or
   format, data after the end line): exit 2 and one line ``error: ...``;
 * never a traceback, always exactly one line.
@@ -1657,9 +1660,8 @@ def test_mutated_certificate_is_rejected(
     result = m.apply(cert)
     mutated = result if isinstance(result, bytes) else cert
     path = write(tmp_path, f"{base}-{m.name}", mutated)
-    assert path.read_bytes() != certs.paths[base].read_bytes(), (
-        "the mutation changed nothing"
-    )
+    unchanged = read(certs, base).to_bytes()
+    assert path.read_bytes() != unchanged, "the mutation changed nothing"
     assert_verdict(run_check(path, _real_process(base, m)), m.verdict)
 
 

@@ -57,11 +57,25 @@ def _guarded(command: Callable[..., Any]) -> Callable[..., Any]:
     return run
 
 
+def main(argv: list[str] | None = None) -> None:
+    """The ``tvmip`` entry point: click's usage errors become one ``error:`` line too."""
+    try:
+        cli.main(args=argv, prog_name="tvmip", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except click.ClickException as exc:
+        click.echo(f"error: {exc.format_message()}", err=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+
+
 @click.group(invoke_without_command=True)
 @click.version_option(__version__, prog_name="tvmip")
 @click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
 @click.pass_context
-def main(ctx: click.Context, debug: bool) -> None:
+def cli(ctx: click.Context, debug: bool) -> None:
     """Exact, certified region counts of small ternary ReLU networks.
 
     With no command, runs the demo: counts the bundled network, writes its
@@ -84,7 +98,7 @@ def _domain_json(box: Any) -> Any:
     return None if box is None else box.to_json()
 
 
-@main.command()
+@cli.command()
 @click.argument("network", required=False)
 @click.option("--box", "box_text", metavar="LO,HI", help="Count over the open box LO < x < HI "
               "(a cube), or give all corners LO1,..,LOn,HI1,..,HIn.")
@@ -159,7 +173,7 @@ def _check_writable(path: Path) -> None:
         raise InputError(f"{path}: is a directory")
 
 
-@main.command()
+@cli.command()
 @click.argument("network", required=False)
 @click.option("--box", "box_text", metavar="LO,HI", help="List the regions inside this open box.")
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl",
@@ -186,7 +200,7 @@ def regions(network: str | None, box_text: str | None, fmt: str, output: str | N
         atomic_write_text(Path(output), "".join(lines))
 
 
-@main.command()
+@cli.command()
 @click.argument("certificate", type=click.Path(dir_okay=False))
 @click.option("--network", type=click.Path(dir_okay=False),
               help="Also require the certificate to be about this network file.")
@@ -201,7 +215,113 @@ def check(certificate: str, network: str | None) -> None:
     sys.exit(verdict.exit_code)
 
 
-@main.command()
+def _architecture(function: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed([
+        click.option("--n0", type=click.IntRange(min=1), required=True, help="Input dimension."),
+        click.option("--width", type=click.IntRange(min=1), required=True, help="Hidden width n."),
+        click.option("--depth", type=click.IntRange(min=1), required=True, help="Hidden layers L."),
+    ]):
+        function = option(function)
+    return function
+
+
+KIND = click.argument("kind", type=click.Choice(["general", "ternary-relu", "ternary-alternating",
+                                                   "ternary-wide"]))
+
+
+@cli.command()
+@_architecture
+@_guarded
+def bounds(n0: int, width: int, depth: int) -> None:
+    """The linear-region bounds for n0 inputs and DEPTH layers of WIDTH, with what
+    tvmip's ternary constructions certify against them."""
+    from . import theorems
+
+    widths = (width,) * depth
+    general: list[tuple[str, Callable[..., Any]]] = [
+        ("lower", theorems.montufar_lower_bound), ("lower", theorems.serra_lower_bound),
+        ("upper", theorems.montufar_upper_bound), ("upper", theorems.serra_upper_bound)]
+    if n0 == 1:
+        general.insert(2, ("lower", lambda _, w: theorems.one_dimensional_maximum(w)))
+    click.echo(f"general ReLU networks, n0 = {n0}, widths {list(widths)}:")
+    for side, function in general:
+        try:
+            bound = function(n0, widths)
+        except ValueError as exc:
+            click.echo(f"  ({side}) not applicable: {exc}")
+            continue
+        click.echo(f"  ({side}) {bound.name}: {bound.value}\n      {bound.formula}\n"
+                   f"      {bound.source}")
+    reference = theorems.reference_bound(n0, width, depth) if width >= n0 else None
+    click.echo("ternary constructions certified by tvmip (tvmip certify KIND ...):")
+    for kind in theorems.KINDS:
+        try:
+            achieved = theorems.construction_bound(kind, n0, width, depth)
+        except ValueError as exc:
+            click.echo(f"  {kind}: not applicable: {exc}")
+            continue
+        versus = f" vs {reference.name} {reference.value}" if reference else ""
+        click.echo(f"  {kind}: {achieved.value} linear regions{versus}\n      {achieved.formula}")
+
+
+@cli.command()
+@KIND
+@_architecture
+@click.option("--output", "-o", type=click.Path(), required=True, help="Network file to write.")
+@_guarded
+def construct(kind: str, n0: int, width: int, depth: int, output: str) -> None:
+    """Write the construction KIND emulating the general network (n0, width, depth)."""
+    from .constructions import construct as build
+    from .network import save_network
+
+    try:
+        c = build(kind, n0, width, depth)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    _check_writable(Path(output))
+    save_network(c.network, output)
+    click.echo(f"{output}: {kind}, hidden widths {list(c.network.widths)}, ternary: "
+               f"{c.network.ternary}; meant to reach {c.achieved.value} linear regions vs "
+               f"{c.bound.name} {c.bound.value}")
+
+
+@cli.command()
+@KIND
+@_architecture
+@click.option("--output", "-o", type=click.Path(), required=True, help="Certificate to write.")
+@click.option("--evidence", type=click.Choice(["exact", "witnesses"]), default="exact",
+              show_default=True, help="Exact counts, or one witness per distinct affine map.")
+@_guarded
+def certify(kind: str, n0: int, width: int, depth: int, output: str, evidence: str) -> None:
+    """Build, count and certify a construction against its theorem's bound."""
+    from .proofs import certify as run
+
+    _check_writable(Path(output))
+    item = run(kind, n0, width, depth, output, evidence)
+    bound = item.construction.bound
+    at_least = "" if item.exact else "at least "
+    click.echo(f"{output}: {at_least}{item.linear_regions} linear regions "
+               f"({item.evidence} evidence, {item.seconds:.1f} s)")
+    if item.meets_bound:
+        click.echo(f"meets {bound.name} = {bound.value} for n0 = {n0}, width {width}, depth {depth}")
+    else:
+        click.echo(f"does NOT meet {bound.name} = {bound.value}: the certificate claims only "
+                   "the counts", err=True)
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(file_okay=False), default="proofs")
+@_guarded
+def prove(directory: str) -> None:
+    """Regenerate the certified collection DIRECTORY/ from its manifest.toml."""
+    from .proofs import prove as run
+
+    run(directory, progress=click.echo)
+    click.echo(f"wrote {Path(directory) / 'README.md'}")
+
+
+@cli.command()
 @_guarded
 def demo() -> None:
     """Count the bundled ternary network, certify it, and re-check the certificate."""

@@ -16,7 +16,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 from .certificate import AtomicFile, end_line, evidence_line, header_line, record_line
 from .errors import InputError
@@ -172,6 +172,7 @@ def count(
     on_record: Callable[[Record], None] | None = None,
     engine: str = "auto",
     linear: bool = False,
+    theorem: dict[str, Any] | None = None,
 ) -> CountResult:
     """Enumerate the activation regions of ``network`` over ``box`` (None: R^n0).
 
@@ -185,17 +186,32 @@ def count(
     subtrees; for breakpoints, one region per interval).  ``linear`` also counts
     linear regions and distinct maps (the breakpoints engine always does; the tree
     engine then keeps the regions in memory and glues them, see
-    :mod:`tvmip.linear`).
+    :mod:`tvmip.linear`).  ``theorem`` is a theorem claim to add to the
+    certificate (see :mod:`tvmip.proofs`); it needs linear-region counts.
     """
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r} (known: {', '.join(ENGINES)})")
     if engine == "breakpoints" or engine == "auto" and network.input_dim == 1:
-        return _count_breakpoints(network, box, certificate, on_record)
-    return _count_tree(network, box, certificate, limits, progress, on_record, linear)
+        return _count_breakpoints(network, box, certificate, on_record, theorem)
+    return _count_tree(network, box, certificate, limits, progress, on_record,
+                       linear or theorem is not None, theorem)
+
+
+def _claims(counted: dict[str, int], exact: bool,
+            theorem: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
+    """The end record's claims: every count, and the theorem claim when the linear
+    regions reach its bound (a theorem that is not met is simply not claimed)."""
+    kind = "exact" if exact else "at_least"
+    claims: dict[str, dict[str, Any]] = {name: {"kind": kind, "value": value}
+                                         for name, value in counted.items()}
+    if theorem is not None and counted.get("linear_regions", -1) >= theorem["bound"]:
+        claims["theorem"] = theorem
+    return claims
 
 
 def _count_breakpoints(network: Network, box: Box | None, certificate: str | Path | None,
-                       on_record: Callable[[Record], None] | None) -> CountResult:
+                       on_record: Callable[[Record], None] | None,
+                       theorem: dict[str, Any] | None) -> CountResult:
     from . import oned
 
     if network.input_dim != 1:
@@ -211,10 +227,10 @@ def _count_breakpoints(network: Network, box: Box | None, certificate: str | Pat
     if certificate is not None:
         out = AtomicFile(Path(certificate))
         try:
-            out.write(header_line(network, box, "breakpoints", list(counts)))
+            claims = _claims(counts, True, theorem)
+            out.write(header_line(network, box, "breakpoints", list(claims)))
             for line in oned.certificate_lines(partition):
                 out.write(line)
-            claims = {name: {"kind": "exact", "value": value} for name, value in counts.items()}
             seconds = time.perf_counter() - start
             out.write(end_line(claims, {"seconds": round(seconds, 3)}))
             out.commit()
@@ -237,7 +253,7 @@ def _count_breakpoints(network: Network, box: Box | None, certificate: str | Pat
 
 def _count_tree(network: Network, box: Box | None, certificate: str | Path | None,
                 limits: Limits, progress: bool, on_record: Callable[[Record], None] | None,
-                linear: bool) -> CountResult:
+                linear: bool, theorem: dict[str, Any] | None) -> CountResult:
     explorer = Explorer(network, box)
     out = AtomicFile(Path(certificate)) if certificate is not None else None
     bar = Progress(progress)
@@ -251,6 +267,8 @@ def _count_tree(network: Network, box: Box | None, certificate: str | Path | Non
 
     claims = ["activation_regions", "linear_regions", "distinct_maps"] if linear \
         else ["activation_regions"]
+    if theorem is not None:
+        claims.append("theorem")
     structure = None
     try:
         if out is not None:
@@ -277,9 +295,7 @@ def _count_tree(network: Network, box: Box | None, certificate: str | Path | Non
             if structure is not None:
                 for item in structure.evidence:
                     out.write(evidence_line(item))
-            kind = "exact" if exact else "at_least"
-            out.write(end_line({name: {"kind": kind, "value": value} for name, value in counted.items()},
-                               {"seconds": round(seconds, 3)}))
+            out.write(end_line(_claims(counted, exact, theorem), {"seconds": round(seconds, 3)}))
             out.commit()
     except BaseException:
         if out is not None:

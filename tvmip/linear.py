@@ -126,6 +126,10 @@ class Gluer:
                 component[index] = label
         return LinearStructure(maps, tuple(component), tuple(evidence))
 
+    def output_map(self, pattern: str) -> AffineMap:
+        """The exact affine map of ``f`` on the region of ``pattern``."""
+        return self._geometry(pattern).output
+
     # -- one region -------------------------------------------------------------
 
     def _geometry(self, pattern: str) -> _Geometry:
@@ -144,19 +148,19 @@ class Gluer:
         output = tuple(tuple(Fraction(int(v), s) for v in row) for row in p.tolist())
         return _Geometry(rows, output)
 
-    def _inequalities(self, pattern: str, geometry: _Geometry,
-                      skip: set[int]) -> tuple[list[Row], list[RowId], list[Fraction]]:
-        """The region's strict inequalities ``a . x < c`` outside ``skip``, with their
-        ids and the factor from each row's slack to the true-scale form ``g(x) > 0``."""
+    def _inequalities(self, pattern: str,
+                      geometry: _Geometry) -> tuple[list[Row], list[RowId], list[int]]:
+        """The region's strict inequalities ``a . x < c`` (neurons, then box faces), with
+        their ids and the factor from each row's slack to the true-scale ``g(x) > 0``."""
         rows, ids, scales = [], [], []
         for position, ((*a, c), s) in geometry.rows.items():
             state = pattern[position]
-            if state == "0" or position in skip:
+            if state == "0":
                 continue
             sign = 1 if state == "+" else -1
             rows.append((*(-sign * v for v in a), sign * c))
             ids.append(position)
-            scales.append(Fraction(s))
+            scales.append(s)
         if self.box is not None:
             for i, (lo, hi) in enumerate(zip(self.box.lo, self.box.hi)):
                 for sign, bound, name in ((-1, lo, "lo"), (1, hi, "hi")):
@@ -164,7 +168,7 @@ class Gluer:
                     a[i] = sign * bound.denominator
                     rows.append((*a, sign * bound.numerator))
                     ids.append(f"{name}{i}")
-                    scales.append(Fraction(bound.denominator))
+                    scales.append(bound.denominator)
         return rows, ids, scales
 
     def _facets(self, index: int, pattern: str, geometry: _Geometry,
@@ -173,13 +177,14 @@ class Gluer:
         for position, (row, _) in geometry.rows.items():
             if pattern[position] != "0" and any(row[:-1]):
                 classes.setdefault(_hyperplane(row), []).append(position)
+        all_rows, all_ids, all_scales = self._inequalities(pattern, geometry)
         found: list[Evidence] = []
         for members in classes.values():
             position = members[0]
             phi = geometry.rows[position][0]
-            rows, ids, scales = self._inequalities(pattern, geometry, set(members))
-            reduced, lift = _restrict(rows, phi)
-            evidence = solve_system(reduced, self.lp) if self.dim > 1 else _constants(reduced)
+            keep = [i for i, rid in enumerate(all_ids) if rid not in members]
+            rows = [all_rows[i] for i in keep]
+            evidence, lift = self._on_hyperplane(rows, phi)
             if isinstance(evidence, Witness):
                 point = lift(evidence)
                 away = [-v if pattern[position] == "+" else v for v in phi[:-1]]
@@ -188,29 +193,41 @@ class Gluer:
                     raise InternalError(f"no enumerated region across a facet of region {index}")
                 found.append(Facet(index, position, point, neighbour))
             else:
-                found.append(self._no_facet(index, position, geometry, evidence, ids, scales, rows))
+                found.append(self._no_facet(index, position, geometry, evidence,
+                                            [all_ids[i] for i in keep],
+                                            [all_scales[i] for i in keep], rows))
         return found
 
+    def _on_hyperplane(self, rows: list[Row], phi: tuple[int, ...]):  # type: ignore[no-untyped-def]
+        """Decide the rows on the hyperplane ``phi = 0``, in its own coordinates:
+        constants for n0 = 1, exact intervals for n0 = 2, the LP oracle beyond."""
+        reduced, lift = _restrict(rows, phi)
+        if self.dim == 1:
+            return _constants(reduced), lift
+        if self.dim == 2:
+            return _interval(reduced), lift
+        return solve_system(reduced, self.lp), lift
+
     def _no_facet(self, index: int, position: int, geometry: _Geometry, cert: Motzkin,
-                  ids: list[RowId], scales: list[Fraction], rows: list[Row]) -> NoFacet:
+                  ids: list[RowId], scales: list[int], rows: list[Row]) -> NoFacet:
         """Lift the multipliers from the hyperplane's coordinates: on ``H`` the rows
         combine to a constant <= 0, so in space they do up to a multiple of ``phi``."""
         phi, s = geometry.rows[position]
-        weights = {ids[i]: y * scales[i] for i, y in zip(cert.support, cert.y) if y}
-        gradient = [Fraction(0)] * self.dim
-        constant = Fraction(0)
-        for i, y in zip(cert.support, cert.y):
-            # slack c - a.x of row i equals scales[i] * g_i(x): g_i = (c - a.x) / scale
-            gradient = [g - Fraction(y) * v for g, v in zip(gradient, rows[i][:-1])]
-            constant += Fraction(y) * rows[i][-1]
+        gradient = [0] * self.dim
+        constant = 0
+        for i, y in zip(cert.support, cert.y):  # sum y_i (c_i - a_i . x)
+            gradient = [g - y * v for g, v in zip(gradient, rows[i][:-1])]
+            constant += y * rows[i][-1]
         j = next(k for k, v in enumerate(phi[:-1]) if v)
-        mu_row = -gradient[j] / phi[j]  # coefficient of the integer row phi
-        if any(g + mu_row * v for g, v in zip(gradient, phi[:-1])) or constant + mu_row * phi[-1] > 0:
+        num, den = (-gradient[j], phi[j]) if phi[j] > 0 else (gradient[j], -phi[j])
+        # mu_row = num / den times the integer row phi cancels the gradient
+        if any(g * den + num * v for g, v in zip(gradient, phi[:-1])) \
+                or constant * den + num * phi[-1] > 0:
             raise InternalError(f"no-facet multipliers of region {index} do not verify")
-        common = math.lcm(*(w.denominator for w in weights.values()))
-        multipliers = tuple(sorted(((rid, int(w * common)) for rid, w in weights.items()),
+        # slack_i = scale_i * g_i and phi = s * pre: rescale to the true-scale forms
+        multipliers = tuple(sorted(((ids[i], y * scales[i]) for i, y in zip(cert.support, cert.y) if y),
                                    key=lambda item: (isinstance(item[0], str), item[0])))
-        return NoFacet(index, position, multipliers, mu_row * s * common)
+        return NoFacet(index, position, multipliers, Fraction(num * s, den))
 
     def _step_off(self, point: tuple[Fraction, ...], away: list[int]) -> str:
         """The pattern of the region entered by leaving ``point`` (on a facet) in the
@@ -252,11 +269,9 @@ def _restrict(rows: list[Row], phi: tuple[int, ...]):  # type: ignore[no-untyped
     a, c = phi[:-1], phi[-1]
     j = next(k for k, v in enumerate(a) if v)
     size, sign = abs(a[j]), 1 if a[j] > 0 else -1
-    reduced = []
-    for row in rows:
-        b, d = row[:-1], row[-1]
-        reduced.append((*(size * b[k] - sign * b[j] * a[k] for k in range(len(a)) if k != j),
-                        size * d + sign * b[j] * c))
+    others = [k for k in range(len(a)) if k != j]
+    reduced = [(*[size * b[k] - sign * b[j] * a[k] for k in others], size * b[-1] + sign * b[j] * c)
+               for b in rows]
 
     def lift(w: Witness) -> tuple[Fraction, ...]:
         u = [Fraction(v, w.q) for v in w.p]
@@ -265,6 +280,32 @@ def _restrict(rows: list[Row], phi: tuple[int, ...]):  # type: ignore[no-untyped
         return tuple(x)
 
     return reduced, lift
+
+
+def _interval(rows: list[Row]) -> Witness | Motzkin:
+    """Decide rows ``alpha u < delta`` in one variable exactly: the largest lower bound
+    must lie below the smallest upper bound.  Otherwise the two binding rows, with
+    multipliers ``alpha_upper`` and ``-alpha_lower``, are the Motzkin certificate."""
+    lower = upper = None  # (numerator, positive denominator, row index)
+    for i, (alpha, delta) in enumerate(rows):
+        if alpha == 0:
+            if delta <= 0:
+                return Motzkin((i,), (1,))
+        elif alpha > 0:
+            if upper is None or delta * upper[1] < upper[0] * alpha:
+                upper = (delta, alpha, i)
+        elif lower is None or -delta * lower[1] > lower[0] * -alpha:
+            lower = (-delta, -alpha, i)
+    if lower is not None and upper is not None and lower[0] * upper[1] >= upper[0] * lower[1]:
+        i, j = lower[2], upper[2]
+        return Motzkin((i, j), (rows[j][0], -rows[i][0]))
+    if lower is None and upper is None:
+        return Witness((0,), 1)
+    if lower is None:
+        return Witness((upper[0] - upper[1],), upper[1])
+    if upper is None:
+        return Witness((lower[0] + lower[1],), lower[1])
+    return Witness((lower[0] * upper[1] + upper[0] * lower[1],), 2 * lower[1] * upper[1])
 
 
 def _constants(rows: list[Row]) -> Witness | Motzkin:

@@ -28,7 +28,7 @@ class RegionInfo:
     witness: tuple[Fraction, ...]
     gradient: tuple[tuple[Fraction, ...], ...]
     offset: tuple[Fraction, ...]
-    linear_region: int
+    linear_region: int | None
 
     def to_json(self) -> dict[str, object]:
         def text(v: Fraction) -> object:
@@ -44,9 +44,11 @@ class RegionInfo:
         }
 
 
-def regions(network: Network, box: Box | None = None, *, engine: str = "auto") -> Iterator[RegionInfo]:
+def regions(network: Network, box: Box | None = None, *, engine: str = "auto",
+            glue: bool = True) -> Iterator[RegionInfo]:
     """Every activation region of ``network`` over ``box`` (None: R^n0), in the order
-    of the search tree (left to right on the line for one-input networks)."""
+    of the search tree (left to right on the line for one-input networks).  With
+    ``glue`` False the (costlier) linear-region ids are left out (None)."""
     from . import oned
     from .engine import count
     from .linear import Gluer
@@ -68,12 +70,17 @@ def regions(network: Network, box: Box | None = None, *, engine: str = "auto") -
     found: list[Region] = []
     count(network, box, engine="tree",
           on_record=lambda r: found.append(r) if isinstance(r, Region) else None)
-    structure = Gluer(network, box).glue(found)
+    gluer = Gluer(network, box)
+    if glue:
+        structure = gluer.glue(found)
+        maps, component = structure.maps, structure.component
+    else:
+        maps, component = tuple(gluer.output_map(r.pattern) for r in found), (None,) * len(found)
     for i, region in enumerate(found):
-        affine = structure.maps[i]
+        affine = maps[i]
         yield RegionInfo(i, region.pattern, region.witness,
                          tuple(row[:-1] for row in affine), tuple(row[-1] for row in affine),
-                         structure.component[i])
+                         component[i])
 
 
 def to_jsonl(records: Iterator[RegionInfo]) -> Iterator[str]:

@@ -15,118 +15,32 @@ architecture, each compared with the reference bound of the general network
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from math import comb, prod
 
-MONTUFAR_2014 = (
-    "G. Montúfar, R. Pascanu, K. Cho, Y. Bengio, On the number of linear regions "
-    "of deep neural networks, NeurIPS 2014"
+from .checker.bounds import (
+    MONTUFAR_2014,
+    MONTUFAR_2017,
+    NAKAHARA_2025,
+    SERRA_2018,
+    THEOREMS,
+    Bound,
+    validate_widths,
+    montufar_lower_bound,
+    one_dimensional_maximum,
+    reference_bound,
+    serra_lower_bound,
+    zaslavsky,
 )
-MONTUFAR_2017 = (
-    "G. Montúfar, Notes on the number of linear regions of deep neural networks, "
-    "SampTA 2017"
-)
-SERRA_2018 = (
-    "T. Serra, C. Tjandraatmadja, S. Ramalingam, Bounding and counting linear "
-    "regions of deep neural networks, ICML 2018 (arXiv:1711.02114)"
-)
-NAKAHARA_2025 = (
-    "Y. Nakahara, M. Kobayashi, T. Matsushima, A lower bound for the number of "
-    "linear regions of ternary ReLU regression neural networks, arXiv:2507.16079"
-)
+
 TVMIP = "tvmip.constructions (certified by exact counting)"
 
 KINDS = ("general", "ternary-relu", "ternary-alternating", "ternary-wide")
 
 
-@dataclass(frozen=True, slots=True)
-class Bound:
-    """A bound on a number of linear regions: its value and what it rests on."""
-
-    name: str
-    formula: str
-    source: str
-    value: int
-    conditions: str
-
-
-def _validate(n0: int, widths: Sequence[int], min_ratio: int = 1) -> tuple[int, ...]:
-    """Check ``n0 >= 1``, ``L >= 1``, ``n_l >= 1`` and ``n_l >= min_ratio * n0``."""
-    widths = tuple(widths)
-    if n0 < 1:
-        raise ValueError(f"input dimension n0 must be at least 1, got {n0}")
-    if not widths:
-        raise ValueError("a network needs at least one hidden layer")
-    if min(widths) < 1:
-        raise ValueError(f"hidden widths must be positive, got {widths}")
-    need = min_ratio * n0
-    if min(widths) < need:
-        raise ValueError(
-            f"the theorem needs every width n_l >= {need} (n0 = {n0}), got {widths}"
-        )
-    return widths
-
-
-def zaslavsky(hyperplanes: int, dim: int) -> int:
-    """Regions of ``hyperplanes`` hyperplanes in general position in R^dim:
-    ``sum_{j=0}^{dim} C(hyperplanes, j)`` (Zaslavsky 1975)."""
-    return sum(comb(hyperplanes, j) for j in range(dim + 1))
-
-
-def montufar_lower_bound(n0: int, widths: Sequence[int]) -> Bound:
-    """Montúfar et al. (2014): for ``n_l >= n0``, the maximal number of linear regions
-    is at least ``(prod_{l<L} floor(n_l/n0)^n0) * sum_{j<=n0} C(n_L, j)``."""
-    widths = _validate(n0, widths)
-    value = prod((n // n0) ** n0 for n in widths[:-1]) * zaslavsky(widths[-1], n0)
-    return Bound(
-        name="Montufar et al. 2014 lower bound",
-        formula="(prod_{l=1}^{L-1} floor(n_l/n0)^n0) * sum_{j=0}^{n0} C(n_L, j)",
-        source=MONTUFAR_2014,
-        value=value,
-        conditions=f"n0 = {n0}, widths = {widths}; requires n_l >= n0 for all l",
-    )
-
-
-def serra_lower_bound(n0: int, widths: Sequence[int]) -> Bound:
-    """Serra et al. (2018): for ``n_l >= 3 n0``, the maximal number of linear regions is
-    at least ``(prod_{l<L} (floor(n_l/n0) + 1)^n0) * sum_{j<=n0} C(n_L, j)``.
-
-    For ``n0 = 1`` this is ``prod_l (n_l + 1)``, the exact maximum
-    (:func:`one_dimensional_maximum`)."""
-    widths = _validate(n0, widths, min_ratio=3)
-    value = prod((n // n0 + 1) ** n0 for n in widths[:-1]) * zaslavsky(widths[-1], n0)
-    return Bound(
-        name="Serra et al. 2018 lower bound",
-        formula="(prod_{l=1}^{L-1} (floor(n_l/n0) + 1)^n0) * sum_{j=0}^{n0} C(n_L, j)",
-        source=SERRA_2018,
-        value=value,
-        conditions=(
-            f"n0 = {n0}, widths = {widths}; requires n_l >= 3 n0 for all l "
-            "(the paper's hypothesis; Montufar et al. only need n_l >= n0)"
-        ),
-    )
-
-
-def one_dimensional_maximum(widths: Sequence[int]) -> Bound:
-    """Serra et al. (2018): with one input and ``n_l >= 3`` for all ``l``, the maximal
-    number of linear regions is exactly ``prod_l (n_l + 1)``."""
-    widths = _validate(1, widths, min_ratio=3)
-    return Bound(
-        name="Serra et al. 2018 exact maximum (n0 = 1)",
-        formula="prod_{l=1}^{L} (n_l + 1)",
-        source=SERRA_2018,
-        value=prod(n + 1 for n in widths),
-        conditions=(
-            f"n0 = 1, widths = {widths}; exact when n_l >= 3 for all l "
-            "(for narrower layers it is only an upper bound)"
-        ),
-    )
-
-
 def montufar_upper_bound(n0: int, widths: Sequence[int]) -> Bound:
     """Montúfar (2017): at most ``prod_l sum_{j<=d_l} C(n_l, j)`` linear regions, where
     ``d_l = min(n0, n_1, ..., n_l)``."""
-    widths = _validate(n0, widths, min_ratio=0)
+    widths = validate_widths(n0, widths, min_ratio=0)
     value = prod(zaslavsky(n, min(n0, *widths[: l + 1])) for l, n in enumerate(widths))
     return Bound(
         name="Montufar 2017 upper bound",
@@ -144,7 +58,7 @@ def serra_upper_bound(n0: int, widths: Sequence[int]) -> Bound:
 
     Computed by dynamic programming over the running cap
     ``c_l = min(n0, n_1 - j_1, ..., n_l - j_l)``, since ``j_l <= min(c_{l-1}, n_l)``."""
-    widths = _validate(n0, widths, min_ratio=0)
+    widths = validate_widths(n0, widths, min_ratio=0)
     ways = {n0: 1}  # cap c_l -> sum of prod_{k<=l} C(n_k, j_k) over admissible prefixes
     for n in widths:
         step: dict[int, int] = {}
@@ -163,19 +77,6 @@ def serra_upper_bound(n0: int, widths: Sequence[int]) -> Bound:
         value=sum(ways.values()),
         conditions=f"n0 = {n0}, widths = {widths}; any widths; exact for L = 1",
     )
-
-
-def reference_bound(n0: int, width: int, depth: int) -> Bound:
-    """The strongest proven lower bound on the maximal number of linear regions of a
-    general ReLU network with ``n0`` inputs and ``depth`` layers of ``width``: the
-    exact one-dimensional maximum or Serra et al. when ``width >= 3 n0``, otherwise
-    Montúfar et al."""
-    widths = (width,) * depth
-    if n0 == 1 and width >= 3:
-        return one_dimensional_maximum(widths)
-    if n0 >= 1 and width >= 3 * n0:
-        return serra_lower_bound(n0, widths)
-    return montufar_lower_bound(n0, widths)
 
 
 # -- what tvmip's constructions achieve ------------------------------------------
@@ -201,7 +102,7 @@ def grid_split(n0: int, width: int, depth: int) -> tuple[int, ...]:
     ``prod_k (m_k + 1)`` cells all meet the cube): the fewest hyperplanes, balanced
     over the axes, with at least ``sum_{j<=n0} C(width, j)`` cells, and at least two
     per axis when ``depth >= 2`` (so the output slope never vanishes on a fold face)."""
-    _validate(n0, (width,) * depth)
+    validate_widths(n0, (width,) * depth)
     target = zaslavsky(width, n0)
     m = 1
     while True:
@@ -229,7 +130,7 @@ def construction_bound(kind: str, n0: int, width: int, depth: int) -> Bound:
         raise ValueError(
             f"unknown construction kind {kind!r} (known: {', '.join(KINDS)})"
         )
-    _validate(n0, (width,) * depth)
+    validate_widths(n0, (width,) * depth)
     budgets = balanced(width, n0)
     ternary_folds = kind == "ternary-relu"
     folds = prod(

@@ -57,9 +57,11 @@ class BreakpointChecker:
             if set(record) != {"s", "f"}:
                 raise FormatError(where, 'expected an interval {"s": pattern, "f": maps}')
             pattern = record["s"]
-            if not isinstance(pattern, str) or not set(pattern) <= STATES \
-                    or len(pattern) != self.maps.length:
-                raise FormatError(f"{where}.s", f"expected a pattern of {self.maps.length} states")
+            if not isinstance(pattern, str) or not set(pattern) <= STATES:
+                raise FormatError(f"{where}.s", "expected a pattern string over '+', '-', '0'")
+            if len(pattern) != self.maps.length:
+                raise Rejected(f"{where}: pattern of length {len(pattern)} for a network with "
+                               f"{self.maps.length} ReLU neurons")
             self._pending = (pattern, self._read_map(record["f"], f"{where}.f"), where)
             self.expect_interval = False
             return

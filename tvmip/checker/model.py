@@ -16,7 +16,7 @@ from fractions import Fraction
 from typing import Any
 
 from .errors import FormatError
-from .rationals import dumps, format_rational, parse_rational
+from .rationals import DecimalText, dumps, format_rational, parse_rational
 
 NETWORK_FORMAT = "tvmip-network/1"
 RELU = "relu"
@@ -105,10 +105,20 @@ class Box:
         }
 
 
+def json_type(value: Any) -> str:
+    """The JSON name of a parsed value's type, for messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, DecimalText)):
+        return f"the number {value}"
+    return {str: "a string", list: "a list", dict: "an object"}.get(type(value), type(value).__name__)
+
+
 def _expect(value: Any, kind: type, where: str, what: str) -> Any:
     if not isinstance(value, kind) or isinstance(value, bool):
-        got = "null" if value is None else type(value).__name__
-        raise FormatError(where, f"expected {what}, got {got}")
+        raise FormatError(where, f"expected {what}, got {json_type(value)}")
     return value
 
 

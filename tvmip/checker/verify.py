@@ -29,17 +29,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Iterator
 
-from .model import box_from_json, network_from_json
+from .model import Network, box_from_json, network_from_json
 from .errors import FormatError
 from .rationals import loads
+from .bounds import THEOREMS
 from .breakpoints import BreakpointChecker
 from .errors import Rejected
 from .tree import TreeChecker
+from .witnesses import WitnessChecker
 
 CERTIFICATE_FORMAT = "tvmip-certificate/1"
 HEADER_KEYS = {"format", "tool", "kind", "network", "network_sha256", "domain", "claims"}
-CLAIMS = ("activation_regions", "linear_regions", "distinct_maps")
-KINDS = {"tree": TreeChecker, "breakpoints": BreakpointChecker}
+COUNTS = ("activation_regions", "linear_regions", "distinct_maps")
+CLAIMS = (*COUNTS, "theorem")
+KINDS = {"tree": TreeChecker, "breakpoints": BreakpointChecker, "witnesses": WitnessChecker}
+THEOREM_KEYS = {"name", "n0", "width", "depth", "bound", "ternary"}
 CLAIM_WORDS = {"activation_regions": "activation regions", "linear_regions": "linear regions",
                "distinct_maps": "distinct affine maps"}
 MAX_LINE = 64 * 2**20
@@ -165,7 +169,7 @@ def _check_stream(lines: Iterator[tuple[int, bytes]], expected_sha256: str | Non
     if end is None:
         raise FormatError("", "truncated: the end record with the claims is missing")
     checker.finish()
-    return _verdict(end, checker.verified())
+    return _verdict(end, checker.verified(), network)
 
 
 def _end_record(record: dict[str, Any], where: str, declared: list[str]) -> dict[str, Any]:
@@ -182,16 +186,23 @@ def _end_record(record: dict[str, Any], where: str, declared: list[str]) -> dict
     for name, claim in claims.items():
         at = f"{where}.end.claims.{name}"
         _expect_object(claim, at)
-        if set(claim) != {"kind", "value"} or claim["kind"] not in ("exact", "at_least") \
+        if name == "theorem":
+            if set(claim) != THEOREM_KEYS or not isinstance(claim["ternary"], bool) or not all(
+                    isinstance(claim[k], int) and not isinstance(claim[k], bool)
+                    for k in ("n0", "width", "depth", "bound")):
+                raise FormatError(at, "expected {name, n0, width, depth, bound (integers), "
+                                  "ternary (boolean)}")
+        elif set(claim) != {"kind", "value"} or claim["kind"] not in ("exact", "at_least") \
                 or not isinstance(claim["value"], int) or isinstance(claim["value"], bool):
             raise FormatError(at, 'expected {"kind": "exact" | "at_least", "value": <integer>}')
     return claims
 
 
-def _verdict(claims: dict[str, Any], verified: dict[str, tuple[int, bool]]) -> Verdict:
+def _verdict(claims: dict[str, Any], verified: dict[str, tuple[int, bool]],
+             network: Network) -> Verdict:
     """Every claim must be what the evidence establishes; "exact" needs exact evidence."""
     counts = []
-    for name in CLAIMS:
+    for name in COUNTS:
         if name not in claims:
             continue
         claim = claims[name]
@@ -203,9 +214,41 @@ def _verdict(claims: dict[str, Any], verified: dict[str, tuple[int, bool]]) -> V
                            f"but its evidence establishes {value}")
         if claim["kind"] == "exact" and not exact:
             raise Rejected(f"claims an exact number of {CLAIM_WORDS[name]} but its evidence "
-                           "only gives a lower bound (unexplored subtrees)")
+                           "only gives a lower bound")
         counts.append((name, value, claim["kind"] == "exact"))
     words = ", ".join(f"{'' if exact else 'at least '}{value} {CLAIM_WORDS[name]}"
                       for name, value, exact in counts)
     lower = "" if all(exact for _, _, exact in counts) else " (lower bound)"
+    if "theorem" in claims:
+        words += "; " + _theorem(claims["theorem"], verified, network)
     return Verdict(f"VALID: {words}{lower}", EXIT_VALID, tuple(counts))
+
+
+def _theorem(claim: dict[str, Any], verified: dict[str, tuple[int, bool]], network: Network) -> str:
+    """Recompute the theorem's bound for the reference architecture and compare it
+    with the linear regions the evidence establishes."""
+    name, n0, width, depth = claim["name"], claim["n0"], claim["width"], claim["depth"]
+    if name not in THEOREMS:
+        raise Rejected(f"unknown theorem {name!r} (known: {', '.join(THEOREMS)})")
+    if n0 != network.input_dim:
+        raise Rejected(f"the theorem is stated for n0 = {n0} but the network has "
+                       f"{network.input_dim} inputs")
+    if not 1 <= depth <= 64 or not 1 <= width <= 10**6:
+        raise Rejected("the reference architecture is out of range")
+    try:
+        bound = THEOREMS[name](n0, (width,) * depth)
+    except ValueError as exc:
+        raise Rejected(f"theorem {name!r} does not apply: {exc}") from None
+    if bound.value != claim["bound"]:
+        raise Rejected(f"{bound.name} for n0 = {n0}, width {width}, depth {depth} is "
+                       f"{bound.value}, not {claim['bound']}")
+    if claim["ternary"] and not network.ternary:
+        raise Rejected("the certificate says the network is ternary but it has other weights")
+    if "linear_regions" not in verified:
+        raise Rejected("a theorem claim needs evidence about linear regions")
+    regions = verified["linear_regions"][0]
+    if regions < bound.value:
+        raise Rejected(f"{regions} linear regions do not reach {bound.name} = {bound.value}")
+    network_kind = "ternary network" if claim["ternary"] else "network"
+    return (f"this {network_kind} meets {bound.name} = {bound.value} "
+            f"(n0 = {n0}, width {width}, depth {depth}; {bound.formula})")

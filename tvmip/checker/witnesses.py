@@ -1,0 +1,72 @@
+"""Re-verification of a witness certificate: a lower bound on linear regions.
+
+Records are points ``{"x": [rationals]}``.  Each point must lie strictly inside
+an activation region (every pre-activation nonzero, except neurons whose map is
+identically zero on the region, state ``0``); the checker computes the region's
+pattern at the point and the output's exact affine map there.  The maps must be
+pairwise distinct.  A linear region carries one affine map, so K points with
+distinct maps lie in K different linear regions (and K different activation
+regions): at least K of each.  Nothing is claimed about the rest of the domain.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any
+
+from .errors import FormatError, Rejected
+from .maps import PatternMaps, common_denominator
+from .model import Box, Network
+from .rationals import parse_rational
+
+
+class WitnessChecker:
+    """Consumes witness points and collects their distinct output maps."""
+
+    def __init__(self, network: Network, box: Box | None, claims: list[str]) -> None:
+        self.maps = PatternMaps(network)
+        self.box = box
+        self.dim = network.input_dim
+        self.seen: set[tuple[tuple[Fraction, ...], ...]] = set()
+
+    def feed(self, record: dict[str, Any], where: str) -> None:
+        if not isinstance(record, dict) or set(record) != {"x"}:
+            raise FormatError(where, 'expected a witness {"x": point}')
+        value = record["x"]
+        if not isinstance(value, list) or len(value) != self.dim:
+            raise FormatError(f"{where}.x", f"expected a list of {self.dim} rationals")
+        point = [parse_rational(v, f"{where}.x[{i}]") for i, v in enumerate(value)]
+        if self.box is not None and not all(lo < v < hi for lo, v, hi in
+                                            zip(self.box.lo, point, self.box.hi)):
+            raise Rejected(f"{where}: the witness lies outside the open box")
+        pattern = self._pattern(point, where)
+        rows, s = self.maps.output_rows(pattern)
+        affine = tuple(tuple(Fraction(v, s) for v in row) for row in rows)
+        if affine in self.seen:
+            raise Rejected(f"{where}: a second witness with the same affine map")
+        self.seen.add(affine)
+
+    def _pattern(self, point: list[Fraction], where: str) -> str:
+        """The activation pattern around ``point``, layer by layer."""
+        numerators, q = common_denominator(point)
+        pattern = ""
+        for index, layer in enumerate(self.maps.layers):
+            if not layer[3]:
+                continue
+            rows, _ = self.maps.layer_rows(index, pattern)
+            for j, row in enumerate(rows):
+                value = sum(a * p for a, p in zip(row, numerators)) + row[-1] * q
+                if value == 0 and any(row):
+                    raise Rejected(f"{where}: neuron {len(pattern)} vanishes at the witness "
+                                   "(it lies on a region boundary)")
+                pattern += "+" if value > 0 else "-" if value < 0 else "0"
+        return pattern
+
+    def finish(self) -> None:
+        if not self.seen:
+            raise Rejected("a witness certificate needs at least one witness")
+
+    def verified(self) -> dict[str, tuple[int, bool]]:
+        count = len(self.seen)
+        return {name: (count, False) for name in
+                ("activation_regions", "linear_regions", "distinct_maps")}

@@ -1,0 +1,481 @@
+"""A mixed-integer baseline for counting activation regions, and a cross-check.
+
+The model is the big-M formulation of Serra, Tjandraatmadja and Ramalingam (2018),
+"Bounding and counting linear regions of deep neural networks", over a box.  For a
+ReLU neuron with pre-activation ``h = w . z + b`` (``z`` the previous layer's
+output) and exact interval bounds ``L <= h <= U`` over the box (``L <= 0 <= U``,
+else the neuron's state is fixed and it needs no binary):
+
+    y >= 0,  y >= h,  y <= h - L (1 - a),  y <= U a           (y = relu(h), a binary)
+    h >= eps - (1 - L) (1 - a)                                  (a = 1: state '+')
+    h <= -eps + (U + 1) (a + zeta)                              (a = zeta = 0: '-')
+    lo + eps <= x <= hi - eps,   MIN_MARGIN <= eps <= 1,   maximise eps.
+
+Identity layers are affine expressions of the previous layer.  Activation regions
+are open, so a pattern is realised iff its strict system is feasible: the margin
+``eps`` makes every sign strict, and a solve that stays infeasible with
+``eps >= MIN_MARGIN`` ends the enumeration.
+
+State ``'0'`` (pre-activation identically zero on the region) needs the affine
+map ``x -> h(x)`` itself, not just its value.  The map's coefficients along the
+pattern are tracked as variables (products of the binaries with bounded
+continuous variables, linearised with big-M from exact interval bounds), and a
+binary ``zeta`` (only for neurons whose map intervals all contain 0) forces them
+all to zero, with ``a + zeta <= 1``.  Binary assignments and tvmip patterns are
+then in one-to-one correspondence ('+' : a = 1; '0' : zeta = 1; '-' : neither),
+so the no-good cut of an assignment cuts exactly one pattern.
+
+Trust: the MILP is solved in floating point by HiGHS.  Every region it reports is
+re-verified exactly (the pattern's strict system, built in integers by
+:mod:`tvmip.affine`, at a rounded point, or else decided by
+:func:`tvmip.exact.solve_system`), and refuted candidates are cut and counted as
+``spurious``.  But *completeness* -- the final infeasible solve -- rests on the
+float solver and on ``MIN_MARGIN``: a region whose every interior point has a
+margin below it would be missed.  The MILP count is an independent baseline and
+cross-check, not a proof; tvmip's certificate is.
+
+HiGHS is used directly through highspy's modelling API rather than through PuLP:
+one model is built once, each no-good cut is one added row, and nothing is
+re-translated per solve (PuLP rebuilds and re-passes the whole model each time).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from fractions import Fraction
+from itertools import combinations
+from typing import Callable, Sequence, Union
+
+import flint
+import highspy
+import numpy as np
+
+from .affine import input_map, layer_output, pre_activations, scale_network
+from .errors import InputError, ResourceLimit
+from .exact import Row, Witness, round_point, satisfies, solve_system
+from .lp import MaxSlackLP, _silent_highs
+from .network import RELU, Box, Network
+from .search import Region
+
+MIN_MARGIN = 1e-6  # the smallest margin eps the MILP looks for (see the module doc)
+MIP_GAP = 0.5  # a point with half the best margin is as good a hint as the best
+TOLERANCE = 1e-9  # HiGHS feasibility tolerances, well below MIN_MARGIN
+MAX_FLATS = 50_000  # vertex subsystems tried when deriving a box for R^n0
+NEEDS_BOX = "the MILP engine needs a bounded domain (--box)"
+
+Interval = tuple[Fraction, Fraction]
+_ZERO: Interval = (Fraction(0), Fraction(0))
+
+
+@dataclass(frozen=True, slots=True)
+class MilpResult:
+    """What a MILP enumeration found.  ``complete`` means the last solve was
+    infeasible (per the float solver); ``spurious`` counts solver candidates that
+    exact arithmetic refuted; ``box`` is the bounded domain the model used."""
+
+    regions: int
+    solves: int
+    seconds: float
+    complete: bool
+    spurious: int
+    box: Box
+    stop_reason: str | None = None
+
+
+# -- the bounded domain ----------------------------------------------------------
+
+
+def milp_box(network: Network, box: Box | None) -> Box:
+    """The box the MILP works in: ``box`` itself, or for R^n0 a box that meets every
+    activation region.  The latter exists here only for networks with a single ReLU
+    layer (a hyperplane arrangement): the closure of each region contains a minimal
+    face of the arrangement, an intersection of ``rank`` independent hyperplanes,
+    and the box contains one point of each such flat (coordinates off the pivot
+    columns set to 0).  Deeper networks need ``--box`` (:class:`InputError`)."""
+    if box is not None:
+        return box
+    dim = network.input_dim
+    relu_layers = sum(layer.activation == RELU for layer in network.layers)
+    if relu_layers > 1:
+        raise InputError(NEEDS_BOX)
+    rows: list[list[int]] = []
+    m, d = input_map(dim)
+    for layer in scale_network(network):
+        p, s = pre_activations(layer, m, d)
+        if layer.relu:
+            rows = [r for r in p.tolist() if any(r[:-1])]
+            break
+        m, d = layer_output(p, s, None)
+    bound = _vertex_bound(rows, dim)
+    return Box((Fraction(-bound),) * dim, (Fraction(bound),) * dim)
+
+
+def _vertex_bound(rows: list[list[int]], dim: int) -> int:
+    """An integer above every coordinate of the chosen point of each minimal flat
+    of the hyperplanes ``a . x + c = 0`` (rows ``(a, c)``)."""
+    if not rows:
+        return 1
+    gradients = flint.fmpq_mat(len(rows), dim, [v for r in rows for v in r[:-1]])
+    reduced, rank = gradients.rref()
+    pivots = [next(j for j in range(dim) if reduced[i, j] != 0) for i in range(rank)]
+    if math.comb(len(rows), rank) > MAX_FLATS:
+        raise InputError(f"{NEEDS_BOX}: too many hyperplanes to bound the arrangement")
+    largest = Fraction(0)
+    for subset in combinations(rows, rank):
+        square = flint.fmpq_mat(rank, rank, [r[j] for r in subset for j in pivots])
+        if square.det() == 0:
+            continue
+        point = square.solve(flint.fmpq_mat(rank, 1, [-r[-1] for r in subset]))
+        largest = max([largest] + [abs(Fraction(int(v.p), int(v.q))) for v in point.entries()])
+    return math.floor(largest) + 1
+
+
+# -- exact interval bounds ---------------------------------------------------------
+
+
+def _bounds(weights: Sequence[Fraction], inputs: Sequence[Interval], bias: Fraction) -> Interval:
+    lo = hi = bias
+    for w, (a, b) in zip(weights, inputs):
+        if w > 0:
+            lo, hi = lo + w * a, hi + w * b
+        elif w < 0:
+            lo, hi = lo + w * b, hi + w * a
+    return lo, hi
+
+
+@dataclass(frozen=True, slots=True)
+class _Neuron:
+    """Exact bounds of one neuron over the box: its value ``pre`` and the
+    coefficients ``pre_map`` of its affine map in x (gradient, then offset) over
+    all patterns.  ``state`` is '+', '-' or '0' when fixed on the whole box, '?'
+    when it needs a binary, '' for identity neurons; ``can_vanish`` marks the '?'
+    neurons that may be '0' somewhere (every coefficient interval contains 0)."""
+
+    pre: Interval
+    pre_map: tuple[Interval, ...]
+    state: str
+    can_vanish: bool
+
+
+def _plan(network: Network, box: Box) -> list[list[_Neuron]]:
+    """Classify every neuron by interval arithmetic over the box, layer by layer."""
+    dim = network.input_dim
+    values: list[Interval] = list(zip(box.lo, box.hi))
+    one = (Fraction(1), Fraction(1))
+    maps = [[one if c == k else _ZERO for c in range(dim + 1)] for k in range(dim)]
+    plan = []
+    for layer in network.layers:
+        neurons, out_values, out_maps = [], [], []
+        for w, b in zip(layer.weights, layer.biases):
+            pre = _bounds(w, values, b)
+            pre_map = tuple(_bounds(w, [m[c] for m in maps], b if c == dim else Fraction(0))
+                            for c in range(dim + 1))
+            vanish = False
+            if layer.activation != RELU:
+                state, out, out_map = "", pre, list(pre_map)
+            elif all(i == _ZERO for i in pre_map):
+                state, out, out_map = "0", _ZERO, [_ZERO] * (dim + 1)
+            elif pre[0] > 0:
+                state, out, out_map = "+", pre, list(pre_map)
+            elif pre[1] < 0:
+                state, out, out_map = "-", _ZERO, [_ZERO] * (dim + 1)
+            else:
+                state, out = "?", (Fraction(0), pre[1])
+                out_map = [(min(lo, Fraction(0)), max(hi, Fraction(0))) for lo, hi in pre_map]
+                vanish = all(lo <= 0 <= hi for lo, hi in pre_map)
+            neurons.append(_Neuron(pre, pre_map, state, vanish))
+            out_values.append(out)
+            out_maps.append(out_map)
+        plan.append(neurons)
+        values, maps = out_values, out_maps
+    return plan
+
+
+# -- the model ---------------------------------------------------------------------
+
+
+Expr = Union[highspy.highs.highs_linear_expression, highspy.highs.highs_var, float]
+Var = highspy.highs.highs_var
+
+
+class _Model:
+    """The big-M MILP of one network over one box, with its no-good cuts."""
+
+    def __init__(self, network: Network, box: Box) -> None:
+        plan = _plan(network, box)
+        h = _silent_highs()
+        for option, value in (("presolve", "on"), ("mip_rel_gap", MIP_GAP),
+                              ("mip_feasibility_tolerance", TOLERANCE),
+                              ("primal_feasibility_tolerance", TOLERANCE)):
+            h.setOptionValue(option, value)
+        self.highs = h
+        dim = network.input_dim
+        self.x = [h.addVariable(float(lo), float(hi)) for lo, hi in zip(box.lo, box.hi)]
+        self.eps = h.addVariable(MIN_MARGIN, 1.0, obj=1.0)
+        h.changeObjectiveSense(highspy.ObjSense.kMaximize)
+        for v, lo, hi in zip(self.x, box.lo, box.hi):
+            h.addConstr(v - self.eps >= float(lo))
+            h.addConstr(v + self.eps <= float(hi))
+        # Affine maps are tracked only up to the last layer with a neuron that may vanish.
+        track = max((i for i, layer in enumerate(plan) if any(n.can_vanish for n in layer)),
+                    default=-1)
+        self.states: list[str] = []  # fixed state or '?' per ReLU neuron
+        self.binaries: list[tuple[Var, Var | None]] = []  # (a, zeta) per '?' neuron
+        z: list[Expr] = list(self.x)
+        maps: list[list[Expr]] = [[1.0 if c == k else 0.0 for c in range(dim + 1)]
+                                  for k in range(dim)]
+        for index, (layer, neurons) in enumerate(zip(network.layers, plan)):
+            out_z, out_maps = [], []
+            for w, b, neuron in zip(layer.weights, layer.biases, neurons):
+                pre = _combine(w, z, b)
+                pre_map = [_combine(w, [m[c] for m in maps], b if c == dim else Fraction(0))
+                           for c in range(dim + 1)] if index <= track else []
+                if layer.activation == RELU:
+                    self.states.append(neuron.state)
+                if neuron.state in ("", "+"):
+                    out_z.append(pre)
+                    out_maps.append(pre_map)
+                elif neuron.state in ("-", "0"):
+                    out_z.append(0.0)
+                    out_maps.append([0.0] * len(pre_map))
+                else:
+                    a, y = self._relu(neuron, pre, pre_map)
+                    out_z.append(y)
+                    out_maps.append([self._product(a, e, i) for e, i in zip(pre_map, neuron.pre_map)]
+                                    if index < track else [])
+            z, maps = out_z, out_maps
+        self.cut: set[str] = set()
+        self.exhausted = False  # a cut without binaries: the only pattern is cut
+
+    def _relu(self, neuron: _Neuron, pre: Expr, pre_map: list[Expr]) -> tuple[Var, Var]:
+        """Binaries, output and margin rows of a '?' neuron; returns ``(a, y)``."""
+        h, eps = self.highs, self.eps
+        lo, hi = float(neuron.pre[0]), float(neuron.pre[1])
+        a = h.addBinary()
+        y = h.addVariable(0.0, hi)
+        h.addConstr(y - pre >= 0)
+        h.addConstr(y - pre - lo * a <= -lo)
+        h.addConstr(y - hi * a <= 0)
+        h.addConstr(pre - eps - (1 - lo) * a >= lo - 1)
+        zeta = None
+        if neuron.can_vanish:
+            zeta = h.addBinary()
+            h.addConstr(a + zeta <= 1)
+            h.addConstr(pre + eps - (hi + 1) * (a + zeta) <= 0)
+            for e, (c_lo, c_hi) in zip(pre_map, neuron.pre_map):
+                if (c_lo, c_hi) != _ZERO:
+                    h.addConstr(e + float(c_hi) * zeta <= float(c_hi))
+                    h.addConstr(e + float(c_lo) * zeta >= float(c_lo))
+        else:
+            h.addConstr(pre + eps - (hi + 1) * a <= 0)
+        self.binaries.append((a, zeta))
+        return a, y
+
+    def _product(self, a: Var, e: Expr, bounds: Interval) -> Expr:
+        """``a * e`` for a binary ``a`` and an expression ``e`` within ``bounds``."""
+        lo, hi = bounds
+        if lo == hi:
+            return float(lo) * a
+        lo_f, hi_f = float(min(lo, Fraction(0))), float(max(hi, Fraction(0)))
+        h = self.highs
+        o = h.addVariable(lo_f, hi_f)
+        h.addConstr(o - hi_f * a <= 0)
+        h.addConstr(o - lo_f * a >= 0)
+        h.addConstr(o - e - lo_f * a <= -lo_f)
+        h.addConstr(o - e - hi_f * a >= -hi_f)
+        return o
+
+    def add_cut(self, pattern: str) -> None:
+        """Cut off the assignment of ``pattern`` (a no-op for patterns the model
+        cannot produce, e.g. a fixed neuron in another state)."""
+        self.cut.add(pattern)
+        ones, zeros = [], []
+        free = iter(self.binaries)
+        for fixed, state in zip(self.states, pattern):
+            if fixed != "?":
+                if fixed != state:
+                    return
+                continue
+            a, zeta = next(free)
+            if state == "0" and zeta is None:
+                return
+            (ones if state == "+" else zeros).append(a)
+            if zeta is not None:
+                (ones if state == "0" else zeros).append(zeta)
+        if zeros or ones:
+            self.highs.addConstr(self.highs.qsum(zeros) - self.highs.qsum(ones) >= 1 - len(ones))
+        else:
+            self.exhausted = True
+
+    def solve(self, time_limit: float) -> tuple[str, np.ndarray, float] | str | None:
+        """One solve: ``(pattern, x, eps)``, None if infeasible (no pattern left with
+        margin >= MIN_MARGIN), or a string saying why the solve gave no answer."""
+        if self.exhausted:
+            return None
+        h = self.highs
+        h.setOptionValue("time_limit", max(time_limit, 1e-3))
+        h.run()
+        status = h.getModelStatus()
+        if status == highspy.HighsModelStatus.kInfeasible:
+            return None
+        if status == highspy.HighsModelStatus.kTimeLimit:
+            return "time-limit"
+        if status != highspy.HighsModelStatus.kOptimal:
+            return f"solver status {h.modelStatusToString(status)}"
+        values = np.asarray(h.getSolution().col_value, dtype=float)
+        states, free = [], iter(self.binaries)
+        for fixed in self.states:
+            if fixed != "?":
+                states.append(fixed)
+                continue
+            a, zeta = next(free)
+            if values[a.index] > 0.5:
+                states.append("+")
+            else:
+                states.append("0" if zeta is not None and values[zeta.index] > 0.5 else "-")
+        return "".join(states), values[[v.index for v in self.x]], float(values[self.eps.index])
+
+
+def _combine(weights: Sequence[Fraction], inputs: Sequence[Expr], bias: Fraction) -> Expr:
+    """``w . inputs + b`` as an expression (a float when every input is)."""
+    total: Expr = float(bias)
+    for w, e in zip(weights, inputs):
+        if w and not (isinstance(e, float) and e == 0.0):
+            total = total + float(w) * e
+    return total
+
+
+# -- exact verification ------------------------------------------------------------
+
+
+class _Verifier:
+    """Decides exactly whether a pattern's region meets the domain."""
+
+    def __init__(self, network: Network, box: Box | None) -> None:
+        self.dim = network.input_dim
+        self.layers = scale_network(network)
+        self.box = box
+        self.lp = MaxSlackLP(self.dim)
+
+    def system(self, pattern: str) -> tuple[list[Row], float] | None:
+        """The pattern's strict rows ``a . x < c`` (box faces included) and the
+        largest gradient norm of its pre-activations, or None when a '0' neuron's
+        map is not identically zero (then no region has this pattern)."""
+        rows: list[Row] = []
+        norm = 1.0
+        m, d = input_map(self.dim)
+        for layer in self.layers:
+            p, s = pre_activations(layer, m, d)
+            active = None
+            if layer.relu:
+                states = pattern[layer.first:layer.first + layer.width]
+                for state, (*a, c) in zip(states, p.tolist()):
+                    if state == "0":
+                        if any(a) or c:
+                            return None
+                        continue
+                    sign = 1 if state == "+" else -1
+                    rows.append((*(-sign * v for v in a), sign * c))
+                    norm = max(norm, math.isqrt(sum(v * v for v in a)) / s)
+                active = np.array([state == "+" for state in states], dtype=np.int64)
+            m, d = layer_output(p, s, active)
+        if self.box is not None:
+            for i, (lo, hi) in enumerate(zip(self.box.lo, self.box.hi)):
+                for sign, bound in ((-1, lo), (1, hi)):
+                    a = [0] * self.dim
+                    a[i] = sign * bound.denominator
+                    rows.append((*a, sign * bound.numerator))
+        return rows, norm
+
+    def witness(self, pattern: str, x: np.ndarray, eps: float) -> tuple[Fraction, ...] | None:
+        """An exact interior point of the pattern's region (``x`` rounded, else an
+        exact decision), or None if the region is empty."""
+        system = self.system(pattern)
+        if system is None:
+            return None
+        rows, norm = system
+        for point in round_point(x, eps / norm):
+            if satisfies(rows, point):
+                return point.coordinates()
+        evidence = solve_system(rows, self.lp)
+        return evidence.coordinates() if isinstance(evidence, Witness) else None
+
+
+# -- enumeration -------------------------------------------------------------------
+
+
+class _Search:
+    """Solve, verify exactly, cut, repeat."""
+
+    def __init__(self, network: Network, box: Box | None) -> None:
+        self.box = milp_box(network, box)
+        self.model = _Model(network, self.box)
+        self.verifier = _Verifier(network, box)
+        self.solves = 0
+        self.spurious = 0
+        self.stop_reason: str | None = None
+
+    def next_region(self, deadline: float) -> Region | None:
+        """The next exactly verified region not cut yet, or None when the model is
+        infeasible or the search stopped (then ``stop_reason`` says why)."""
+        while True:
+            remaining = deadline - time.perf_counter()
+            if remaining <= 0:
+                self.stop_reason = "time-limit"
+                return None
+            outcome = self.model.solve(remaining)
+            self.solves += 1
+            if outcome is None:
+                return None
+            if isinstance(outcome, str):
+                self.stop_reason = outcome
+                return None
+            pattern, x, eps = outcome
+            if pattern in self.model.cut:
+                self.stop_reason = "solver returned a cut-off pattern"
+                return None
+            self.model.add_cut(pattern)
+            witness = self.verifier.witness(pattern, x, eps)
+            if witness is not None:
+                return Region(pattern, witness)
+            self.spurious += 1
+
+
+def milp_count(network: Network, box: Box | None, *,
+               emit: Callable[[Region], None] | None = None,
+               time_limit: float | None = None) -> MilpResult:
+    """Enumerate the activation regions over ``box`` (R^n0 when None, see
+    :func:`milp_box`) one MILP solve at a time with no-good cuts, calling ``emit``
+    with each region and an exactly verified rational witness.  Every reported
+    region is exact; that none is missing rests on the float MILP solver (``complete``
+    is its claim, not a proof): a baseline and cross-check for tvmip's search."""
+    start = time.perf_counter()
+    deadline = math.inf if time_limit is None else start + time_limit
+    search = _Search(network, box)
+    found = 0
+    while (region := search.next_region(deadline)) is not None:
+        found += 1
+        if emit is not None:
+            emit(region)
+    return MilpResult(found, search.solves, time.perf_counter() - start,
+                      search.stop_reason is None, search.spurious, search.box,
+                      search.stop_reason)
+
+
+def find_missing(network: Network, box: Box | None, known_patterns: set[str], *,
+                 time_limit: float | None = None) -> tuple[str, tuple[Fraction, ...]] | None:
+    """A region whose pattern is not in ``known_patterns``: its pattern and an exactly
+    verified rational point in it, or None when the MILP with a no-good cut on every
+    known pattern is infeasible.  An independent floating-point check of an
+    enumeration (None is the float solver's word, not a proof); raises
+    :class:`ResourceLimit` when the solver gives no answer in ``time_limit`` seconds."""
+    deadline = math.inf if time_limit is None else time.perf_counter() + time_limit
+    search = _Search(network, box)
+    for pattern in known_patterns:
+        search.model.add_cut(pattern)
+    region = search.next_region(deadline)
+    if search.stop_reason is not None:
+        raise ResourceLimit(f"MILP cross-check undecided: {search.stop_reason}")
+    return None if region is None else (region.pattern, region.witness)

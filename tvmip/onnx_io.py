@@ -1,0 +1,660 @@
+"""ONNX import and export of tvmip networks, exact in both directions.
+
+Import (:func:`import_onnx`)
+----------------------------
+A feed-forward graph is read: one input of shape ``[N]``, ``[1, N]`` or
+``[batch, N]``, one output, and a single chain of these operators from the input
+to the output:
+
+* ``Gemm`` with ``transA = 0`` and ``transB`` 0 or 1 (``alpha`` and ``beta`` are
+  multiplied in exactly), or ``MatMul`` with the layer input as first operand,
+  either optionally followed by ``Add`` of a constant bias;
+* ``Relu`` directly after an affine operator;
+* ``Identity``, ``Flatten`` (axis 1) and ``Reshape`` to ``[batch, width]``, which
+  leave the per-sample vector unchanged.
+
+Weights and biases are initializers or outputs of ``Constant`` nodes, of any
+float or integer type.  They are converted *exactly*: a finite binary float is a
+dyadic rational and ``Fraction(float(x))`` is its exact value (a float32 or
+float16 widens to float64 without rounding), so nothing is rounded.  Every
+affine operator becomes one layer: followed by ``Relu``, a ``relu`` hidden layer;
+followed by another affine operator, an ``identity`` hidden layer.  Such layers
+are kept, not folded into their successor: folding multiplies the matrices
+(a product of ternary matrices is not ternary in general), while the kept layer
+is exact and is the alternating identity/ReLU architecture tvmip counts anyway.
+The last affine operator is the output layer.
+
+Ternarization (:func:`ternarize_network`, ``import_onnx(..., ternarize=True)``)
+------------------------------------------------------------------------------
+The rule of ternary weight networks (Li & Liu 2016), per layer, output layer
+included: with ``delta = 0.7 * mean |w|`` over the layer's weights, ``w`` becomes
+``t = sign(w)`` when ``|w| > delta`` and ``0`` otherwise, with the scale
+``alpha = mean |w|`` over the kept weights (``1`` for an all-zero layer, whose
+scale does not matter).  The ternary-weight network ``h`` has the weights
+``alpha_l T_l`` and the original biases.  ReLU and identity are positively
+homogeneous, so with the cumulative scales ``c_0 = 1``, ``c_l = c_{l-1} alpha_l``
+and ``z_l = c_l u_l``::
+
+    sigma(alpha_l T_l z_{l-1} + b_l) = c_l sigma(T_l u_{l-1} + b_l / c_l)
+
+and ``h(x) = C g(x)`` where ``g`` has the ternary weights ``T_l``, the biases
+``b_l / c_l`` (output: ``b_out / C``) and ``C = c_out > 0`` is the product of all
+scales.  The network written is ``g``: ternary, exact, and every pre-activation
+of ``g`` is the one of ``h`` divided by a positive number, so ``g`` and ``h``
+have the same activation patterns, activation regions and (a positive factor
+keeps affine maps equal or distinct) linear regions.  No weight changes sign:
+each becomes ``sign(w)`` or ``0``.  The report gives ``C`` and, per layer,
+``delta``, ``alpha`` and how many weights were kept, zeroed and changed.
+
+Export (:func:`export_onnx`)
+----------------------------
+One ``Gemm`` (``transB = 1``, DOUBLE initializers) per layer, followed by
+``Relu`` or ``Identity`` for a hidden layer; opset 17; input ``x`` of shape
+``[batch, n0]``, output ``y``.  A rational is written only when it is exactly a
+float64 (integers up to 2**53, dyadic rationals of at most 53 significant bits);
+anything else (``1/3``) is refused unless ``approximate=True``, which rounds it
+to the nearest float64 and reports how many values were rounded and the largest
+error.  The file is written atomically.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import __version__
+from .checker.model import Matrix, Vector
+from .checker.rationals import format_rational
+from .errors import InputError
+from .network import IDENTITY, MAX_FILE_BYTES, RELU, Layer, Network
+
+try:
+    import onnx
+    from google.protobuf.message import DecodeError
+    from onnx import helper, numpy_helper
+    from onnx.external_data_helper import uses_external_data
+except ImportError as exc:  # pragma: no cover - depends on the installation
+    raise InputError("ONNX support needs the onnx package: pip install 'tvmip[onnx]'") from exc
+
+__all__ = [
+    "ExportResult",
+    "ImportResult",
+    "LayerTernarization",
+    "Ternarization",
+    "export_onnx",
+    "import_onnx",
+    "ternarize_network",
+]
+
+OPSET = 17
+IR_VERSION = 8  # the IR version released with opset 17: readable by older runtimes
+TWN_THRESHOLD = Fraction(7, 10)
+TWN_RULE = (
+    "ternary weight networks (Li & Liu 2016), per layer: delta = 0.7 * mean|w|, "
+    "w -> sign(w) if |w| > delta else 0, alpha = mean |w| over the kept weights"
+)
+AFFINE_OPS = ("Gemm", "MatMul")
+# Accepted operators and the number of inputs each may have.
+ARITY = {
+    "Gemm": (2, 3),
+    "MatMul": (2, 2),
+    "Add": (2, 2),
+    "Relu": (1, 1),
+    "Identity": (1, 1),
+    "Flatten": (1, 1),
+    "Reshape": (2, 2),
+    "Constant": (0, 0),
+}
+DEFAULT_DOMAINS = ("", "ai.onnx")
+
+
+# --------------------------------------------------------------------------- reports
+
+
+@dataclass(frozen=True, slots=True)
+class LayerTernarization:
+    """What the ternary-weight rule did to one layer (``layer``: "layers[i]" or "output")."""
+
+    layer: str
+    weights: int
+    kept: int
+    zeroed: int
+    changed: int
+    delta: Fraction
+    alpha: Fraction
+
+    @property
+    def line(self) -> str:
+        return (
+            f"{self.layer}: {self.weights} weights, {self.kept} kept as sign(w), "
+            f"{self.zeroed} zeroed, {self.changed} changed; "
+            f"delta = {_show(self.delta)}, alpha = {_show(self.alpha)}"
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "layer": self.layer,
+            "weights": self.weights,
+            "kept": self.kept,
+            "zeroed": self.zeroed,
+            "changed": self.changed,
+            "delta": format_rational(self.delta),
+            "alpha": format_rational(self.alpha),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Ternarization:
+    """The per-layer record of :func:`ternarize_network`, hidden layers then output."""
+
+    layers: tuple[LayerTernarization, ...]
+
+    @property
+    def scale(self) -> Fraction:
+        """``C``: the ternary-weight network equals ``C`` times the network written."""
+        return math.prod((layer.alpha for layer in self.layers), start=Fraction(1))
+
+    @property
+    def report(self) -> str:
+        changed = sum(layer.changed for layer in self.layers)
+        total = sum(layer.weights for layer in self.layers)
+        return "\n".join(
+            [
+                f"ternarized by the rule of {TWN_RULE}",
+                f"{changed} of {total} weights changed; no weight changes sign "
+                "(each becomes sign(w) or 0)",
+                *(f"  {layer.line}" for layer in self.layers),
+                "scales pushed to the output (ReLU is positively homogeneous): biases "
+                "divided by the cumulative scale alpha_1...alpha_l, output scale dropped",
+                f"the ternary-weight network equals C * (this network), C = "
+                f"{_show(self.scale)} > 0: same activation and linear regions",
+            ]
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "rule": TWN_RULE,
+            "scale": format_rational(self.scale),
+            "layers": [layer.to_json() for layer in self.layers],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    """An imported network and how it was obtained (``report`` text, ``to_json`` fields)."""
+
+    network: Network
+    source: str
+    producer: str
+    opset: int | None
+    operators: tuple[str, ...]
+    ternarization: Ternarization | None = None
+
+    @property
+    def report(self) -> str:
+        net = self.network
+        hidden = ", ".join(f"{layer.width} {layer.activation}" for layer in net.layers)
+        lines = [
+            f"imported {self.source} (producer {self.producer or 'unknown'}, "
+            f"opset {self.opset if self.opset is not None else 'unknown'})",
+            f"operators: {' -> '.join(self.operators)}",
+            f"network: input_dim {net.input_dim}, hidden layers [{hidden}], "
+            f"output width {net.output.width}",
+            "weights and biases are the exact values of their binary floats (no rounding)",
+        ]
+        if self.ternarization is not None:
+            lines.append(self.ternarization.report)
+        return "\n".join(lines)
+
+    def to_json(self) -> dict[str, Any]:
+        net = self.network
+        return {
+            "source": self.source,
+            "producer": self.producer,
+            "opset": self.opset,
+            "operators": list(self.operators),
+            "input_dim": net.input_dim,
+            "widths": list(net.widths),
+            "activations": [layer.activation for layer in net.layers],
+            "outputs": net.output.width,
+            "network_sha256": net.sha256,
+            "ternarization": None if self.ternarization is None else self.ternarization.to_json(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ExportResult:
+    """Where a network was written and what rounding (only with ``approximate``) cost."""
+
+    path: str
+    values: int
+    rounded: int
+    max_error: Fraction
+
+    @property
+    def report(self) -> str:
+        head = f"wrote {self.path} (ONNX opset {OPSET}, Gemm + Relu/Identity, float64)"
+        if not self.rounded:
+            return f"{head}: all {self.values} weights and biases exact"
+        return (
+            f"{head}: {self.rounded} of {self.values} values rounded to the nearest "
+            f"float64, largest error {_show(self.max_error)} "
+            f"(exactly {format_rational(self.max_error)})"
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "values": self.values,
+            "rounded": self.rounded,
+            "max_error": format_rational(self.max_error),
+        }
+
+
+def _show(value: Fraction) -> str:
+    """Six significant digits of an exact value, for human reports (never overflows)."""
+    return f"{Decimal(value.numerator) / value.denominator:.6g}"
+
+
+# ---------------------------------------------------------------------------- import
+
+
+def import_onnx(path: str | Path, *, ternarize: bool = False) -> ImportResult:
+    """Read an ONNX feed-forward ReLU network exactly (see the module docstring).
+
+    Every problem (unreadable, not ONNX, unsupported operator or structure) raises
+    one :class:`InputError` whose one-line message starts with the file name.
+    """
+    path = Path(path)
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise InputError(f"{path}: larger than {MAX_FILE_BYTES >> 20} MB")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    try:
+        model = onnx.load_model_from_string(data)
+    except DecodeError:
+        raise InputError(f"{path}: not an ONNX model (corrupt or truncated protobuf data)") from None
+    if not model.HasField("graph") or model.ir_version < 1:
+        raise InputError(f"{path}: not an ONNX model (no IR version or no graph)")
+    try:
+        network, operators = _convert(model.graph)
+    except InputError as exc:
+        raise InputError(f"{path}: {exc}") from None
+    table = None
+    if ternarize:
+        network, table = ternarize_network(network)
+    opset = next((o.version for o in model.opset_import if o.domain in DEFAULT_DOMAINS), None)
+    producer = f"{model.producer_name} {model.producer_version}".strip()
+    return ImportResult(network, str(path), producer, opset, operators, table)
+
+
+def _label(node: onnx.NodeProto, index: int) -> str:
+    return node.name or f"#{index}"
+
+
+def _tensor(tensor: onnx.TensorProto, where: str) -> np.ndarray:
+    if uses_external_data(tensor):
+        raise InputError(f"{where}: tensor data in an external file is not supported")
+    try:
+        return numpy_helper.to_array(tensor)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise InputError(f"{where}: malformed tensor ({exc})") from None
+
+
+def _exact(array: np.ndarray, where: str) -> list[Fraction]:
+    """The exact rational value of every entry, in C order."""
+    if array.dtype.kind not in "fiu":
+        raise InputError(f"{where}: unsupported element type {array.dtype}")
+    values = array.ravel().tolist()  # float16/32 widen to Python floats exactly
+    for value in values:
+        if not math.isfinite(value):
+            raise InputError(f"{where}: non-finite value {value}")
+    return [Fraction(value) for value in values]
+
+
+def _scalar(value: float, where: str) -> Fraction:
+    return _exact(np.array(value, dtype=np.float64), where)[0]
+
+
+def _constants(graph: onnx.GraphProto) -> dict[str, np.ndarray]:
+    """Initializers and ``Constant`` node outputs by name; a name may be defined once."""
+    constants = {t.name: _tensor(t, f"initializer {t.name!r}") for t in graph.initializer}
+    for index, node in enumerate(graph.node):
+        if node.op_type != "Constant":
+            continue
+        where = f"Constant at node {_label(node, index)!r}"
+        if [a.name for a in node.attribute] != ["value"] or len(node.output) != 1:
+            raise InputError(f"{where}: only a single 'value' tensor attribute is supported")
+        if node.output[0] in constants:
+            raise InputError(f"{where}: value {node.output[0]!r} is defined twice")
+        constants[node.output[0]] = _tensor(node.attribute[0].t, where)
+    return constants
+
+
+def _input_width(value: onnx.ValueInfoProto) -> int | None:
+    """The feature dimension N of the input, or None when the file does not say."""
+    if not value.type.HasField("tensor_type"):
+        raise InputError(f"input {value.name!r} is not a tensor")
+    tensor = value.type.tensor_type
+    if not tensor.HasField("shape"):
+        return None
+    dims = tensor.shape.dim
+    if len(dims) not in (1, 2):
+        raise InputError(
+            f"input {value.name!r} has rank {len(dims)}; expected shape [N], [1, N] or [batch, N]"
+        )
+    return dims[-1].dim_value if dims[-1].dim_value > 0 else None
+
+
+def _data_input(node: onnx.NodeProto, where: str, constants: dict[str, np.ndarray]) -> str:
+    """The one computed operand of ``node``, after checking that the others are constant."""
+    low, high = ARITY[node.op_type]
+    inputs = list(node.input)
+    if not low <= len(inputs) <= high or len(node.output) != 1:
+        raise InputError(f"{where}: {len(inputs)} inputs and {len(node.output)} outputs")
+    if node.op_type == "Add":
+        computed = [name for name in inputs if name not in constants]
+        if len(computed) != 1:
+            raise InputError(
+                f"{where}: expected one computed operand and one constant bias, "
+                f"got {len(computed)} computed"
+            )
+        return computed[0]
+    if inputs[0] in constants:
+        raise InputError(f"{where}: first operand {inputs[0]!r} is a constant, not the layer input")
+    for name in inputs[1:]:
+        if name and name not in constants:
+            raise InputError(
+                f"{where}: operand {name!r} is not a constant (weights, biases and shapes "
+                "must be initializers or Constant nodes)"
+            )
+    return inputs[0]
+
+
+def _chain(graph: onnx.GraphProto, constants: dict[str, np.ndarray]) -> tuple[list[int], int | None]:
+    """Indices of the nodes from the input to the output, and the input width if known."""
+    inputs = [value for value in graph.input if value.name not in constants]
+    if len(inputs) != 1:
+        names = ", ".join(repr(value.name) for value in inputs)
+        raise InputError(f"the graph has {len(inputs)} inputs ({names}); expected exactly one")
+    if len(graph.output) != 1:
+        names = ", ".join(repr(value.name) for value in graph.output)
+        raise InputError(f"the graph has {len(graph.output)} outputs ({names}); expected exactly one")
+    source, target = inputs[0].name, graph.output[0].name
+    producers: dict[str, int] = {}
+    for index, node in enumerate(graph.node):
+        if node.op_type == "Constant":
+            continue
+        for name in node.output:
+            if name in producers or name in constants or name == source:
+                raise InputError(f"value {name!r} is defined twice")
+            producers[name] = index
+    chain: list[int] = []
+    value = target
+    while value != source:
+        if value not in producers:
+            what = "a constant" if value in constants else "never computed"
+            raise InputError(f"value {value!r} on the way to the output is {what}, not the input")
+        index = producers[value]
+        node = graph.node[index]
+        if index in chain:
+            raise InputError(f"cycle through node {_label(node, index)!r}")
+        chain.append(index)
+        value = _data_input(node, f"{node.op_type} at node {_label(node, index)!r}", constants)
+    chain.reverse()
+    on_path = set(chain)
+    for index, node in enumerate(graph.node):
+        if node.op_type != "Constant" and index not in on_path:
+            raise InputError(
+                f"node {_label(node, index)!r} ({node.op_type}) is not on the path from "
+                f"input {source!r} to output {target!r}: not a feed-forward chain"
+            )
+    return chain, _input_width(inputs[0])
+
+
+def _rows(array: np.ndarray, transpose: bool, scale: Fraction, where: str) -> Matrix:
+    """A weight matrix (rows = neurons, after ``transpose``) exactly, times ``scale``."""
+    if array.ndim != 2 or 0 in array.shape:
+        raise InputError(f"{where}: weights of shape {list(array.shape)}, expected a matrix")
+    if transpose:
+        array = array.T
+    values = _exact(array, where)
+    k = array.shape[1]
+    return tuple(tuple(scale * v for v in values[i : i + k]) for i in range(0, len(values), k))
+
+
+def _bias(array: np.ndarray, width: int, scale: Fraction, where: str) -> Vector:
+    """A bias broadcastable to ``[batch, width]`` as an exact vector, times ``scale``."""
+    if array.ndim > 2 or any(d != 1 for d in array.shape[:-1]) or array.size not in (1, width):
+        raise InputError(f"{where}: bias of shape {list(array.shape)} does not fit width {width}")
+    values = [scale * v for v in _exact(array, where)]
+    return tuple(values * width if len(values) == 1 else values)
+
+
+def _affine(node: onnx.NodeProto, attrs: dict[str, Any], constants: dict[str, np.ndarray],
+            where: str) -> tuple[Matrix, Vector]:
+    """The exact ``(W, b)`` of a Gemm or MatMul node, rows of W = neurons."""
+    weight = constants[node.input[1]]
+    if node.op_type == "MatMul":
+        weights = _rows(weight, True, Fraction(1), where)
+        return weights, (Fraction(0),) * len(weights)
+    if attrs.get("transA", 0):
+        raise InputError(f"{where}: transA = 1 is not supported")
+    alpha = _scalar(attrs.get("alpha", 1.0), f"{where}: alpha")
+    beta = _scalar(attrs.get("beta", 1.0), f"{where}: beta")
+    weights = _rows(weight, not attrs.get("transB", 0), alpha, where)
+    if len(node.input) < 3 or not node.input[2]:
+        return weights, (Fraction(0),) * len(weights)
+    return weights, _bias(constants[node.input[2]], len(weights), beta, where)
+
+
+def _check_noop(node: onnx.NodeProto, attrs: dict[str, Any], constants: dict[str, np.ndarray],
+                width: int | None, where: str) -> None:
+    """Flatten and Reshape must leave the per-sample vector of ``width`` unchanged."""
+    if node.op_type == "Flatten" and attrs.get("axis", 1) not in (1, -1):
+        raise InputError(f"{where}: only axis 1 keeps the [batch, N] vector (got {attrs['axis']})")
+    if node.op_type == "Reshape":
+        shape = constants[node.input[1]].ravel().tolist()
+        if not (
+            1 <= len(shape) <= 2
+            and all(d in (-1, 0, 1) for d in shape[:-1])
+            and shape[-1] in (-1, width)
+        ):
+            raise InputError(f"{where}: reshape to {shape} changes the [batch, {width}] vector")
+
+
+def _convert(graph: onnx.GraphProto) -> tuple[Network, tuple[str, ...]]:
+    """The network of a graph and its operators along the path (errors without file name)."""
+    for index, node in enumerate(graph.node):
+        if node.domain not in DEFAULT_DOMAINS or node.op_type not in ARITY:
+            op = node.op_type if node.domain in DEFAULT_DOMAINS else f"{node.domain}.{node.op_type}"
+            raise InputError(f"unsupported ONNX operator {op!r} at node {_label(node, index)!r}")
+    constants = _constants(graph)
+    chain, width = _chain(graph, constants)
+    layers: list[Layer] = []
+    pending: tuple[Matrix, Vector] | None = None  # an affine map not yet activated
+    for index in chain:
+        node = graph.node[index]
+        where = f"{node.op_type} at node {_label(node, index)!r}"
+        attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+        if node.op_type in AFFINE_OPS:
+            weights, biases = _affine(node, attrs, constants, where)
+            if width is not None and len(weights[0]) != width:
+                raise InputError(f"{where}: weights take {len(weights[0])} inputs, got {width}")
+            if pending is not None:
+                layers.append(Layer(*pending, IDENTITY))
+            pending, width = (weights, biases), len(weights)
+        elif node.op_type == "Add":
+            if pending is None:
+                raise InputError(f"{where}: a bias must directly follow Gemm or MatMul")
+            name = node.input[1] if node.input[1] in constants else node.input[0]
+            bias = _bias(constants[name], len(pending[1]), Fraction(1), where)
+            pending = (pending[0], tuple(b + c for b, c in zip(pending[1], bias)))
+        elif node.op_type == "Relu":
+            if pending is None:
+                raise InputError(f"{where}: Relu must directly follow Gemm, MatMul or Add")
+            layers.append(Layer(*pending, RELU))
+            pending = None
+        else:
+            _check_noop(node, attrs, constants, width, where)
+    if pending is None:
+        raise InputError("the output is not computed by an affine operator (Gemm, MatMul, Add)")
+    if not layers:
+        raise InputError("a single affine map: tvmip networks need at least one hidden layer")
+    network = Network(len(layers[0].weights[0]), tuple(layers), Layer(*pending))
+    return network, tuple(graph.node[index].op_type for index in chain)
+
+
+# ---------------------------------------------------------------------- ternarization
+
+
+def _sign(value: Fraction) -> Fraction:
+    return Fraction((value > 0) - (value < 0))
+
+
+def _ternarize_layer(layer: Layer, name: str) -> tuple[Matrix, LayerTernarization]:
+    weights = [w for row in layer.weights for w in row]
+    delta = TWN_THRESHOLD * sum(abs(w) for w in weights) / len(weights)
+    kept = [abs(w) for w in weights if abs(w) > delta]
+    ternary = tuple(tuple(_sign(w) if abs(w) > delta else Fraction(0) for w in row)
+                    for row in layer.weights)
+    changed = sum(t != w for row, trow in zip(layer.weights, ternary) for w, t in zip(row, trow))
+    record = LayerTernarization(
+        layer=name,
+        weights=len(weights),
+        kept=len(kept),
+        zeroed=sum(1 for w in weights if w != 0 and abs(w) <= delta),
+        changed=changed,
+        delta=delta,
+        alpha=sum(kept, Fraction(0)) / len(kept) if kept else Fraction(1),
+    )
+    return ternary, record
+
+
+def ternarize_network(network: Network) -> tuple[Network, Ternarization]:
+    """The ternary network ``g`` with ``h = C g`` for the ternary-weight network ``h``.
+
+    See the module docstring for the rule and the algebra; the result has the
+    activation and linear regions of ``h``.
+    """
+    named = [(f"layers[{i}]", layer) for i, layer in enumerate(network.layers)]
+    named.append(("output", network.output))
+    layers: list[Layer] = []
+    records: list[LayerTernarization] = []
+    scale = Fraction(1)
+    for name, layer in named:
+        ternary, record = _ternarize_layer(layer, name)
+        scale *= record.alpha
+        layers.append(Layer(ternary, tuple(b / scale for b in layer.biases), layer.activation))
+        records.append(record)
+    result = Network(network.input_dim, tuple(layers[:-1]), layers[-1])
+    return result, Ternarization(tuple(records))
+
+
+# ---------------------------------------------------------------------------- export
+
+
+def _float64(values: Vector, where: str, approximate: bool) -> tuple[list[float], list[Fraction]]:
+    """Each value as the nearest float64 and its rounding error; inexact values are
+    refused unless ``approximate``."""
+    floats: list[float] = []
+    errors: list[Fraction] = []
+    for i, value in enumerate(values):
+        try:
+            nearest = float(value)  # correctly rounded: integer true division
+        except OverflowError:
+            raise InputError(f"{where}[{i}] is too large for a float64") from None
+        error = abs(Fraction(nearest) - value)
+        if error and not approximate:
+            raise InputError(
+                f"cannot export exactly: {where}[{i}] = {format_rational(value)} is not a "
+                "float64 number (approximate=True, or --approximate, rounds to the nearest)"
+            )
+        floats.append(nearest)
+        errors.append(error)
+    return floats, errors
+
+
+def export_onnx(network: Network, path: str | Path, *, approximate: bool = False) -> ExportResult:
+    """Write ``network`` as ONNX (see the module docstring), atomically.
+
+    Raises :class:`InputError` naming the first value that is not exactly a
+    float64 unless ``approximate``, or when the file cannot be written.
+    """
+    path = Path(path)
+    named = [(f"layers[{i}]", f"layer{i}", layer) for i, layer in enumerate(network.layers)]
+    named.append(("output", "output", network.output))
+    nodes: list[onnx.NodeProto] = []
+    initializers: list[onnx.TensorProto] = []
+    errors: list[Fraction] = []
+    current = "x"
+    for where, tag, layer in named:
+        rows = [_float64(row, f"{where}.weights[{r}]", approximate)
+                for r, row in enumerate(layer.weights)]
+        biases, bias_errors = _float64(layer.biases, f"{where}.biases", approximate)
+        errors += [e for _, row_errors in rows for e in row_errors] + bias_errors
+        initializers.append(
+            numpy_helper.from_array(np.array([r for r, _ in rows], dtype=np.float64), f"{tag}_W")
+        )
+        initializers.append(numpy_helper.from_array(np.array(biases, dtype=np.float64), f"{tag}_b"))
+        is_output = tag == "output"
+        pre = "y" if is_output else f"{tag}_pre"
+        nodes.append(helper.make_node("Gemm", [current, f"{tag}_W", f"{tag}_b"], [pre],
+                                      name=f"{tag}_gemm", transB=1))
+        if not is_output:
+            op = "Relu" if layer.activation == RELU else "Identity"
+            current = f"{tag}_out"
+            nodes.append(helper.make_node(op, [pre], [current], name=f"{tag}_{op.lower()}"))
+    graph = helper.make_graph(
+        nodes,
+        "tvmip_network",
+        [helper.make_tensor_value_info("x", onnx.TensorProto.DOUBLE, ["batch", network.input_dim])],
+        [helper.make_tensor_value_info("y", onnx.TensorProto.DOUBLE, ["batch", network.output.width])],
+        initializers,
+    )
+    model = helper.make_model(
+        graph,
+        opset_imports=[helper.make_opsetid("", OPSET)],
+        ir_version=IR_VERSION,
+        producer_name="tvmip",
+        producer_version=__version__,
+    )
+    rounded = sum(1 for e in errors if e)
+    helper.set_model_props(
+        model, {"tvmip.network_sha256": network.sha256, "tvmip.exact": str(not rounded).lower()}
+    )
+    _write_atomic(path, model.SerializeToString())
+    return ExportResult(str(path), len(errors), rounded, max(errors, default=Fraction(0)))
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Write to a temporary file beside ``path``, then rename it into place."""
+    try:
+        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part",
+                                    dir=path.parent if str(path.parent) else ".")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot write ({exc.strerror or exc})") from None
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        mask = os.umask(0o022)
+        os.umask(mask)
+        os.chmod(temp, 0o666 & ~mask)
+        os.replace(temp, path)
+    except BaseException as exc:
+        Path(temp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise InputError(f"{path}: cannot write ({exc.strerror or exc})") from None
+        raise
