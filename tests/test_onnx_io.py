@@ -30,7 +30,14 @@ from onnx import TensorProto, helper, numpy_helper
 
 from tvmip.engine import count
 from tvmip.errors import InputError
-from tvmip.network import RELU, Layer, Network, evaluate, load_network, network_from_dict
+from tvmip.network import (
+    RELU,
+    Layer,
+    Network,
+    evaluate,
+    load_network,
+    network_from_dict,
+)
 from tvmip.onnx_io import export_onnx, import_onnx, ternarize_network
 
 INSTANCES = Path(__file__).resolve().parent.parent / "instances"
@@ -44,15 +51,24 @@ def const(name: str, values: Any, dtype: Any = np.float32) -> TensorProto:
     return numpy_helper.from_array(np.array(values, dtype=dtype), name)
 
 
-def make(nodes: list[onnx.NodeProto], initializers: list[TensorProto], *, n: int = 2,
-         m: int = 1, elem: int = FLOAT, inputs: Sequence[tuple[str, list[Any]]] | None = None,
-         outputs: Sequence[str] = ("y",)) -> onnx.ModelProto:
-    """A model with input ``x`` of shape [batch, n] (or ``inputs``) and outputs ``outputs``."""
+def make(
+    nodes: list[onnx.NodeProto],
+    initializers: list[TensorProto],
+    *,
+    n: int = 2,
+    m: int = 1,
+    elem: int = FLOAT,
+    inputs: Sequence[tuple[str, list[Any]]] | None = None,
+    outputs: Sequence[str] = ("y",),
+) -> onnx.ModelProto:
+    """A model with input ``x`` of shape [batch, n] (or ``inputs``) and ``outputs``."""
     graph = helper.make_graph(
         nodes,
         "test",
-        [helper.make_tensor_value_info(name, elem, shape)
-         for name, shape in (inputs or [("x", ["batch", n])])],
+        [
+            helper.make_tensor_value_info(name, elem, shape)
+            for name, shape in (inputs or [("x", ["batch", n])])
+        ],
         [helper.make_tensor_value_info(name, elem, ["batch", m]) for name in outputs],
         initializers,
     )
@@ -66,13 +82,15 @@ def save(model: onnx.ModelProto, directory: Path, name: str = "model.onnx") -> P
 
 
 def gemm_model(dtype: Any) -> onnx.ModelProto:
-    """Gemm(transB=1) -> Relu -> Gemm(transB=0, alpha, beta, scalar C) -> Relu -> Gemm."""
+    """Gemm (transB=1), Relu, Gemm (transB=0, alpha, beta, scalar C), Relu, Gemm."""
     elem = FLOAT if dtype == np.float32 else DOUBLE
     return make(
         [
             helper.make_node("Gemm", ["x", "W1", "b1"], ["h1"], name="g1", transB=1),
             helper.make_node("Relu", ["h1"], ["a1"], name="r1"),
-            helper.make_node("Gemm", ["a1", "W2", "b2"], ["h2"], name="g2", alpha=0.5, beta=-2.0),
+            helper.make_node(
+                "Gemm", ["a1", "W2", "b2"], ["h2"], name="g2", alpha=0.5, beta=-2.0
+            ),
             helper.make_node("Relu", ["h2"], ["a2"], name="r2"),
             helper.make_node("Gemm", ["a2", "W3"], ["y"], name="g3", transB=1),
         ],
@@ -88,7 +106,7 @@ def gemm_model(dtype: Any) -> onnx.ModelProto:
 
 
 def matmul_model() -> onnx.ModelProto:
-    """Rank-1 input; MatMul + Add -> Relu -> MatMul + Add -> Identity -> Add + MatMul."""
+    """Rank-1 input: MatMul, Add, Relu, MatMul, Add (constant first), Identity, ..."""
     return make(
         [
             helper.make_node("MatMul", ["x", "W1"], ["p1"], name="m1"),
@@ -101,7 +119,11 @@ def matmul_model() -> onnx.ModelProto:
             helper.make_node("Add", ["p3", "b3"], ["y"], name="add3"),
         ],
         [
-            const("W1", [[0.5, -0.25, 1.1], [0.2, 0.9, -0.4], [-1.3, 0.0, 0.7]], np.float64),
+            const(
+                "W1",
+                [[0.5, -0.25, 1.1], [0.2, 0.9, -0.4], [-1.3, 0.0, 0.7]],
+                np.float64,
+            ),
             const("b1", [0.1, -0.2, 0.3], np.float64),
             const("W2", [[1.0, -1.0], [0.5, 0.5], [-0.3, 0.8]], np.float64),
             const("b2", -0.6, np.float64),
@@ -117,7 +139,9 @@ def matmul_model() -> onnx.ModelProto:
 def noop_model() -> onnx.ModelProto:
     """Flatten, Reshape to [-1, 2] and a Constant-node weight around Gemm layers."""
     shape = helper.make_tensor("s", TensorProto.INT64, [2], [-1, 2])
-    weight = numpy_helper.from_array(np.array([[0.75, -1.5], [2.0, 0.5]], np.float32), "w")
+    weight = numpy_helper.from_array(
+        np.array([[0.75, -1.5], [2.0, 0.5]], np.float32), "w"
+    )
     return make(
         [
             helper.make_node("Flatten", ["x"], ["f"], name="flat"),
@@ -147,7 +171,9 @@ def onnx_eval(model: onnx.ModelProto, x: Sequence[Fraction]) -> list[Fraction]:
     values = {t.name: fractions(numpy_helper.to_array(t)) for t in graph.initializer}
     (source,) = [v for v in graph.input if v.name not in values]
     rank = len(source.type.tensor_type.shape.dim)
-    values[source.name] = np.array(list(x), dtype=object).reshape((1,) * (rank - 1) + (len(x),))
+    values[source.name] = np.array(list(x), dtype=object).reshape(
+        (1,) * (rank - 1) + (len(x),)
+    )
     for node in graph.node:  # test graphs are topologically sorted
         attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
         args = [values[name] for name in node.input if name]
@@ -164,14 +190,18 @@ def onnx_eval(model: onnx.ModelProto, x: Sequence[Fraction]) -> list[Fraction]:
         elif op == "Add":
             out = args[0] + args[1]
         elif op == "Relu":
-            out = np.array([max(v, 0) for v in args[0].ravel()], dtype=object).reshape(args[0].shape)
+            out = np.array([max(v, 0) for v in args[0].ravel()], dtype=object).reshape(
+                args[0].shape
+            )
         elif op == "Identity":
             out = args[0]
         elif op == "Flatten":
             out = args[0].reshape(args[0].shape[0], -1)
         elif op == "Reshape":
             dims = [int(d) for d in args[1].ravel()]
-            out = args[0].reshape([args[0].shape[i] if d == 0 else d for i, d in enumerate(dims)])
+            out = args[0].reshape(
+                [args[0].shape[i] if d == 0 else d for i, d in enumerate(dims)]
+            )
         else:
             raise AssertionError(f"the test interpreter has no {op}")
         values[node.output[0]] = out
@@ -180,18 +210,28 @@ def onnx_eval(model: onnx.ModelProto, x: Sequence[Fraction]) -> list[Fraction]:
 
 def points(dim: int, k: int = 12, seed: int = 1) -> list[list[Fraction]]:
     rng = random.Random(seed)
-    return [[Fraction(rng.randint(-40, 40), rng.randint(1, 9)) for _ in range(dim)]
-            for _ in range(k)]
+    return [
+        [Fraction(rng.randint(-40, 40), rng.randint(1, 9)) for _ in range(dim)]
+        for _ in range(k)
+    ]
 
 
 # ------------------------------------------------------------------------- import
 
 
-@pytest.mark.parametrize("build", [lambda: gemm_model(np.float32), lambda: gemm_model(np.float64),
-                                   matmul_model, noop_model],
-                         ids=["gemm-float32", "gemm-float64", "matmul-add", "noops"])
-def test_import_equals_exact_onnx_semantics(build: Callable[[], onnx.ModelProto],
-                                            tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: gemm_model(np.float32),
+        lambda: gemm_model(np.float64),
+        matmul_model,
+        noop_model,
+    ],
+    ids=["gemm-float32", "gemm-float64", "matmul-add", "noops"],
+)
+def test_import_equals_exact_onnx_semantics(
+    build: Callable[[], onnx.ModelProto], tmp_path: Path
+) -> None:
     model = build()
     net = import_onnx(save(model, tmp_path)).network
     for x in points(net.input_dim):
@@ -205,7 +245,9 @@ def test_float_weights_are_read_exactly_never_rounded(tmp_path: Path) -> None:
     assert w32 == Fraction(float(np.float32(0.1))) == Fraction(13421773, 2**27)
     assert w64 == Fraction(0.1) != Fraction(1, 10) != w32
     # alpha = 0.5 scales the weights, beta = -2 the broadcast scalar bias, exactly
-    assert net64.layers[1].weights[0] == tuple(Fraction(w) / 2 for w in (1.5, 0.3, -0.9))
+    assert net64.layers[1].weights[0] == tuple(
+        Fraction(w) / 2 for w in (1.5, 0.3, -0.9)
+    )
     assert net64.layers[1].biases == (Fraction(-1, 4),) * 2
 
 
@@ -217,8 +259,16 @@ def test_layer_structure_and_report(tmp_path: Path) -> None:
     # the affine map before Identity is kept as an identity hidden layer, not folded
     assert [layer.activation for layer in net.layers] == [RELU, "identity"]
     assert net.layers[1].biases == (Fraction(-0.6),) * 2  # Add with the constant first
-    assert result.operators == ("MatMul", "Add", "Relu", "MatMul", "Add", "Identity",
-                                "MatMul", "Add")
+    assert result.operators == (
+        "MatMul",
+        "Add",
+        "Relu",
+        "MatMul",
+        "Add",
+        "Identity",
+        "MatMul",
+        "Add",
+    )
     assert result.opset == 17 and result.ternarization is None
     lines = result.report.splitlines()
     assert lines[0].startswith(f"imported {path}")
@@ -234,22 +284,31 @@ def test_count_of_imported_net_equals_count_of_json_net(tmp_path: Path) -> None:
     b1 = ["0.125", "-0.5", "1", "0"]
     w2 = [["1", "-0.5", "0.25", "1.5"]]
     model = make(
-        [helper.make_node("MatMul", ["x", "W1"], ["p"]),
-         helper.make_node("Add", ["p", "b1"], ["h"]),
-         helper.make_node("Relu", ["h"], ["a"]),
-         helper.make_node("MatMul", ["a", "W2"], ["y"])],
-        [const("W1", np.array(w1, dtype=float).T), const("b1", np.array(b1, dtype=float)),
-         const("W2", np.array(w2, dtype=float).T)],
+        [
+            helper.make_node("MatMul", ["x", "W1"], ["p"]),
+            helper.make_node("Add", ["p", "b1"], ["h"]),
+            helper.make_node("Relu", ["h"], ["a"]),
+            helper.make_node("MatMul", ["a", "W2"], ["y"]),
+        ],
+        [
+            const("W1", np.array(w1, dtype=float).T),
+            const("b1", np.array(b1, dtype=float)),
+            const("W2", np.array(w2, dtype=float).T),
+        ],
     )
     imported = import_onnx(save(model, tmp_path)).network
-    reference = network_from_dict({
-        "input_dim": 2,
-        "layers": [{"weights": w1, "biases": b1, "activation": "relu"}],
-        "output": {"weights": w2, "biases": [0]},
-    })
+    reference = network_from_dict(
+        {
+            "input_dim": 2,
+            "layers": [{"weights": w1, "biases": b1, "activation": "relu"}],
+            "output": {"weights": w2, "biases": [0]},
+        }
+    )
     assert imported == reference
     # four lines in the plane, two of them parallel: 10 regions
-    assert count(imported).activation_regions == count(reference).activation_regions == 10
+    assert (
+        count(imported).activation_regions == count(reference).activation_regions == 10
+    )
 
 
 # ------------------------------------------------------------------------- export
@@ -257,16 +316,24 @@ def test_count_of_imported_net_equals_count_of_json_net(tmp_path: Path) -> None:
 
 def dyadic_network() -> Network:
     """Identity and ReLU layers, integers beyond 2**32 and small dyadic rationals."""
-    return network_from_dict({
-        "input_dim": 2,
-        "layers": [
-            {"weights": [[1, -1], [0, 1], [2**60, "-3/8"]], "biases": ["1/1024", -5, 0],
-             "activation": "identity"},
-            {"weights": [[1, 0, 1], [-1, 1, "0.5"]], "biases": ["-0.75", "3/2"],
-             "activation": "relu"},
-        ],
-        "output": {"weights": [[1, -1]], "biases": [f"1/{2**70}"]},
-    })
+    return network_from_dict(
+        {
+            "input_dim": 2,
+            "layers": [
+                {
+                    "weights": [[1, -1], [0, 1], [2**60, "-3/8"]],
+                    "biases": ["1/1024", -5, 0],
+                    "activation": "identity",
+                },
+                {
+                    "weights": [[1, 0, 1], [-1, 1, "0.5"]],
+                    "biases": ["-0.75", "3/2"],
+                    "activation": "relu",
+                },
+            ],
+            "output": {"weights": [[1, -1]], "biases": [f"1/{2**70}"]},
+        }
+    )
 
 
 def float64_exact(value: Fraction) -> bool:
@@ -285,8 +352,11 @@ def all_values(net: Network) -> list[tuple[str, Fraction]]:
 
 
 INSTANCE_NETS = {p.stem: load_network(p) for p in sorted(INSTANCES.glob("n*.json"))}
-DYADIC = [name for name, net in INSTANCE_NETS.items()
-          if all(float64_exact(v) for _, v in all_values(net))]
+DYADIC = [
+    name
+    for name, net in INSTANCE_NETS.items()
+    if all(float64_exact(v) for _, v in all_values(net))
+]
 NON_DYADIC = [name for name in INSTANCE_NETS if name not in DYADIC]
 
 
@@ -299,7 +369,11 @@ def test_export_import_round_trip_is_exact(name: str, tmp_path: Path) -> None:
     net = dyadic_network() if name == "handmade" else INSTANCE_NETS[name]
     path = tmp_path / "net.onnx"
     result = export_onnx(net, path)
-    assert (result.rounded, result.max_error, result.values) == (0, 0, len(all_values(net)))
+    assert (result.rounded, result.max_error, result.values) == (
+        0,
+        0,
+        len(all_values(net)),
+    )
     model = onnx.load(str(path))
     onnx.checker.check_model(model, full_check=True)
     props = {p.key: p.value for p in model.metadata_props}
@@ -307,7 +381,8 @@ def test_export_import_round_trip_is_exact(name: str, tmp_path: Path) -> None:
     assert import_onnx(path).network == net
     for x in points(net.input_dim, k=5):
         assert onnx_eval(model, x) == list(evaluate(net, x))
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["net.onnx"]  # no temp file left
+    # written atomically: no temporary file is left behind
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["net.onnx"]
 
 
 @pytest.mark.parametrize("name", NON_DYADIC)
@@ -318,7 +393,9 @@ def test_export_refuses_values_that_are_not_float64(name: str, tmp_path: Path) -
     path.write_bytes(b"previous")
     with pytest.raises(InputError) as info:
         export_onnx(net, path)
-    assert f"{where} = {value.numerator}/{value.denominator} is not a float64" in str(info.value)
+    assert f"{where} = {value.numerator}/{value.denominator} is not a float64" in str(
+        info.value
+    )
     assert path.read_bytes() == b"previous"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["net.onnx"]
 
@@ -336,7 +413,9 @@ def test_approximate_export_reports_its_rounding(name: str, tmp_path: Path) -> N
     onnx.checker.check_model(model, full_check=True)
     assert {p.key: p.value for p in model.metadata_props}["tvmip.exact"] == "false"
     back = import_onnx(path).network
-    assert [v for _, v in all_values(back)] == [Fraction(float(v)) for _, v in all_values(net)]
+    assert [v for _, v in all_values(back)] == [
+        Fraction(float(v)) for _, v in all_values(net)
+    ]
 
 
 def test_export_to_a_missing_directory_is_an_input_error(tmp_path: Path) -> None:
@@ -347,73 +426,175 @@ def test_export_to_a_missing_directory_is_an_input_error(tmp_path: Path) -> None
 # -------------------------------------------------------------- bad and unsupported
 
 
-def gemm(src: str, dst: str, w: str, b: str | None = None, **attrs: Any) -> onnx.NodeProto:
+def gemm(
+    src: str, dst: str, w: str, b: str | None = None, **attrs: Any
+) -> onnx.NodeProto:
     """Gemm with weight rows = neurons (transB = 1) unless ``attrs`` say otherwise."""
-    return helper.make_node("Gemm", [src, w] + ([b] if b else []), [dst], name=dst,
-                            **{"transB": 1, **attrs})
+    return helper.make_node(
+        "Gemm", [src, w] + ([b] if b else []), [dst], name=dst, **{"transB": 1, **attrs}
+    )
 
 
-W22, B2, W12 = const("W", [[1, 2], [3, 4]]), const("b", [0.5, -1]), const("V", [[1, -1]])
+W22, B2, W12 = (
+    const("W", [[1, 2], [3, 4]]),
+    const("b", [0.5, -1]),
+    const("V", [[1, -1]]),
+)
 
 
-def bad(nodes: list[onnx.NodeProto], inits: list[TensorProto] | None = None,
-        **kwargs: Any) -> onnx.ModelProto:
+def bad(
+    nodes: list[onnx.NodeProto], inits: list[TensorProto] | None = None, **kwargs: Any
+) -> onnx.ModelProto:
     return make(nodes, [W22, B2, W12] if inits is None else inits, **kwargs)
 
 
-def layer_then(op_node: onnx.NodeProto, out: str = "y") -> onnx.ModelProto:
-    """x -> Gemm -> op_node(h -> a) -> Gemm -> out."""
-    return bad([gemm("x", "h", "W", "b"), op_node, gemm("a", out, "V")])
+def layer_then(op_node: onnx.NodeProto) -> onnx.ModelProto:
+    """x -> Gemm -> op_node (h -> a) -> Gemm -> y."""
+    return bad([gemm("x", "h", "W", "b"), op_node, gemm("a", "y", "V")])
 
 
 BAD_MODELS: dict[str, tuple[Callable[[], onnx.ModelProto], str]] = {
-    "conv": (lambda: layer_then(helper.make_node("Conv", ["h", "W"], ["a"], name="conv1")),
-             "unsupported ONNX operator 'Conv' at node 'conv1'"),
-    "sigmoid": (lambda: layer_then(helper.make_node("Sigmoid", ["h"], ["a"], name="act")),
-                "unsupported ONNX operator 'Sigmoid' at node 'act'"),
-    "custom-domain": (lambda: layer_then(helper.make_node("Relu", ["h"], ["a"], domain="my.ops")),
-                      "unsupported ONNX operator 'my.ops.Relu' at node '#1'"),
-    "two-inputs": (lambda: bad([gemm("x", "y", "W")], inputs=[("x", [1, 2]), ("x2", [1, 2])]),
-                   "2 inputs ('x', 'x2'); expected exactly one"),
-    "two-outputs": (lambda: bad([gemm("x", "h", "W"), helper.make_node("Relu", ["h"], ["y"]),
-                                 gemm("y", "z", "V")], outputs=("y", "z")),
-                    "2 outputs ('y', 'z'); expected exactly one"),
-    "computed-weight": (lambda: bad([gemm("x", "h", "W"), helper.make_node("Relu", ["h"], ["a"]),
-                                     helper.make_node("MatMul", ["a", "a"], ["y"], name="mm")]),
-                        "MatMul at node 'mm': operand 'a' is not a constant"),
-    "cycle": (lambda: bad([gemm("q", "h", "W"), helper.make_node("Relu", ["h"], ["a"], name="r"),
-                           helper.make_node("Identity", ["a"], ["q"]), gemm("a", "y", "V")]),
-              "cycle through node 'r'"),
-    "residual-add": (lambda: bad([gemm("x", "h", "W"), helper.make_node("Relu", ["h"], ["a"]),
-                                  helper.make_node("Add", ["a", "x"], ["s"], name="skip"),
-                                  gemm("s", "y", "V")]),
-                     "Add at node 'skip': expected one computed operand and one constant bias"),
-    "dead-branch": (lambda: bad([gemm("x", "h", "W"), helper.make_node("Relu", ["h"], ["a"]),
-                                 helper.make_node("Relu", ["x"], ["unused"], name="dead"),
-                                 gemm("a", "y", "V")]),
-                    "node 'dead' (Relu) is not on the path from input 'x' to output 'y'"),
-    "output-relu": (lambda: bad([gemm("x", "h", "W"), helper.make_node("Relu", ["h"], ["a"]),
-                                 gemm("a", "p", "V"), helper.make_node("Relu", ["p"], ["y"])]),
-                    "the output is not computed by an affine operator"),
-    "no-hidden-layer": (lambda: bad([gemm("x", "y", "V")]), "at least one hidden layer"),
-    "relu-first": (lambda: bad([helper.make_node("Relu", ["x"], ["r"], name="r0"),
-                                gemm("r", "h", "W"), helper.make_node("Relu", ["h"], ["a"]),
-                                gemm("a", "y", "V")]),
-                   "Relu at node 'r0': Relu must directly follow Gemm, MatMul or Add"),
-    "transA": (lambda: layer_then(gemm("h", "a", "W", transA=1)), "transA = 1 is not supported"),
-    "fan-in": (lambda: bad([gemm("x", "h", "W"), helper.make_node("Relu", ["h"], ["a"]),
-                            gemm("a", "y", "V")], n=3),
-               "Gemm at node 'h': weights take 2 inputs, got 3"),
-    "nan-weight": (lambda: bad([gemm("x", "h", "W"), helper.make_node("Relu", ["h"], ["a"]),
-                                gemm("a", "y", "V")], [const("W", [[1, np.nan], [0, 1]]), W12]),
-                   "Gemm at node 'h': non-finite value nan"),
-    "bias-shape": (lambda: bad([gemm("x", "h", "W", "b3"), helper.make_node("Relu", ["h"], ["a"]),
-                                gemm("a", "y", "V")], [W22, W12, const("b3", [1, 2, 3])]),
-                   "bias of shape [3] does not fit width 2"),
-    "input-rank": (lambda: bad([gemm("x", "y", "V")], inputs=[("x", [1, 1, 2])]),
-                   "input 'x' has rank 3"),
-    "reshape": (lambda: layer_then(helper.make_node("Reshape", ["h", "S"], ["a"], name="rs")),
-                "Reshape at node 'rs': operand 'S' is not a constant"),
+    "conv": (
+        lambda: layer_then(helper.make_node("Conv", ["h", "W"], ["a"], name="conv1")),
+        "unsupported ONNX operator 'Conv' at node 'conv1'",
+    ),
+    "sigmoid": (
+        lambda: layer_then(helper.make_node("Sigmoid", ["h"], ["a"], name="act")),
+        "unsupported ONNX operator 'Sigmoid' at node 'act'",
+    ),
+    "custom-domain": (
+        lambda: layer_then(helper.make_node("Relu", ["h"], ["a"], domain="my.ops")),
+        "unsupported ONNX operator 'my.ops.Relu' at node '#1'",
+    ),
+    "two-inputs": (
+        lambda: bad([gemm("x", "y", "W")], inputs=[("x", [1, 2]), ("x2", [1, 2])]),
+        "2 inputs ('x', 'x2'); expected exactly one",
+    ),
+    "two-outputs": (
+        lambda: bad(
+            [
+                gemm("x", "h", "W"),
+                helper.make_node("Relu", ["h"], ["y"]),
+                gemm("y", "z", "V"),
+            ],
+            outputs=("y", "z"),
+        ),
+        "2 outputs ('y', 'z'); expected exactly one",
+    ),
+    "computed-weight": (
+        lambda: bad(
+            [
+                gemm("x", "h", "W"),
+                helper.make_node("Relu", ["h"], ["a"]),
+                helper.make_node("MatMul", ["a", "a"], ["y"], name="mm"),
+            ]
+        ),
+        "MatMul at node 'mm': operand 'a' is not a constant",
+    ),
+    "cycle": (
+        lambda: bad(
+            [
+                gemm("q", "h", "W"),
+                helper.make_node("Relu", ["h"], ["a"], name="r"),
+                helper.make_node("Identity", ["a"], ["q"]),
+                gemm("a", "y", "V"),
+            ]
+        ),
+        "cycle through node 'r'",
+    ),
+    "residual-add": (
+        lambda: bad(
+            [
+                gemm("x", "h", "W"),
+                helper.make_node("Relu", ["h"], ["a"]),
+                helper.make_node("Add", ["a", "x"], ["s"], name="skip"),
+                gemm("s", "y", "V"),
+            ]
+        ),
+        "Add at node 'skip': expected one computed operand and one constant bias",
+    ),
+    "dead-branch": (
+        lambda: bad(
+            [
+                gemm("x", "h", "W"),
+                helper.make_node("Relu", ["h"], ["a"]),
+                helper.make_node("Relu", ["x"], ["unused"], name="dead"),
+                gemm("a", "y", "V"),
+            ]
+        ),
+        "node 'dead' (Relu) is not on the path from input 'x' to output 'y'",
+    ),
+    "output-relu": (
+        lambda: bad(
+            [
+                gemm("x", "h", "W"),
+                helper.make_node("Relu", ["h"], ["a"]),
+                gemm("a", "p", "V"),
+                helper.make_node("Relu", ["p"], ["y"]),
+            ]
+        ),
+        "the output is not computed by an affine operator",
+    ),
+    "no-hidden-layer": (
+        lambda: bad([gemm("x", "y", "V")]),
+        "at least one hidden layer",
+    ),
+    "relu-first": (
+        lambda: bad(
+            [
+                helper.make_node("Relu", ["x"], ["r"], name="r0"),
+                gemm("r", "h", "W"),
+                helper.make_node("Relu", ["h"], ["a"]),
+                gemm("a", "y", "V"),
+            ]
+        ),
+        "Relu at node 'r0': Relu must directly follow Gemm, MatMul or Add",
+    ),
+    "transA": (
+        lambda: layer_then(gemm("h", "a", "W", transA=1)),
+        "transA = 1 is not supported",
+    ),
+    "fan-in": (
+        lambda: bad(
+            [
+                gemm("x", "h", "W"),
+                helper.make_node("Relu", ["h"], ["a"]),
+                gemm("a", "y", "V"),
+            ],
+            n=3,
+        ),
+        "Gemm at node 'h': weights take 2 inputs, got 3",
+    ),
+    "nan-weight": (
+        lambda: bad(
+            [
+                gemm("x", "h", "W"),
+                helper.make_node("Relu", ["h"], ["a"]),
+                gemm("a", "y", "V"),
+            ],
+            [const("W", [[1, np.nan], [0, 1]]), W12],
+        ),
+        "Gemm at node 'h': non-finite value nan",
+    ),
+    "bias-shape": (
+        lambda: bad(
+            [
+                gemm("x", "h", "W", "b3"),
+                helper.make_node("Relu", ["h"], ["a"]),
+                gemm("a", "y", "V"),
+            ],
+            [W22, W12, const("b3", [1, 2, 3])],
+        ),
+        "bias of shape [3] does not fit width 2",
+    ),
+    "input-rank": (
+        lambda: bad([gemm("x", "y", "V")], inputs=[("x", [1, 1, 2])]),
+        "input 'x' has rank 3",
+    ),
+    "reshape": (
+        lambda: layer_then(helper.make_node("Reshape", ["h", "S"], ["a"], name="rs")),
+        "Reshape at node 'rs': operand 'S' is not a constant",
+    ),
 }
 
 
@@ -429,19 +610,38 @@ def test_unsupported_graphs_are_input_errors(case: str, tmp_path: Path) -> None:
 
 
 def test_reshape_that_changes_the_vector_is_refused(tmp_path: Path) -> None:
-    model = bad([gemm("x", "h", "W"), helper.make_node("Relu", ["h"], ["a"]),
-                 helper.make_node("Reshape", ["a", "S"], ["r"], name="rs"), gemm("r", "y", "V")],
-                [W22, W12, const("S", [2, 1], np.int64)])
-    with pytest.raises(InputError, match=r"Reshape at node 'rs': reshape to \[2, 1\] changes"):
+    model = bad(
+        [
+            gemm("x", "h", "W"),
+            helper.make_node("Relu", ["h"], ["a"]),
+            helper.make_node("Reshape", ["a", "S"], ["r"], name="rs"),
+            gemm("r", "y", "V"),
+        ],
+        [W22, W12, const("S", [2, 1], np.int64)],
+    )
+    with pytest.raises(
+        InputError, match=r"Reshape at node 'rs': reshape to \[2, 1\] changes"
+    ):
         import_onnx(save(model, tmp_path))
 
 
 BAD_FILES: dict[str, tuple[Callable[[Path], Path], str]] = {
-    "truncated": (lambda d: _write(d, gemm_model_bytes()[:100]), "not an ONNX model (corrupt"),
-    "text": (lambda d: _write(d, b"this is not a model\n"), "not an ONNX model (corrupt"),
-    "json": (lambda d: _write(d, json.dumps(dyadic_network().to_json()).encode()),
-             "not an ONNX model"),
-    "empty": (lambda d: _write(d, b""), "not an ONNX model (no IR version or no graph)"),
+    "truncated": (
+        lambda d: _write(d, gemm_model_bytes()[:100]),
+        "not an ONNX model (corrupt",
+    ),
+    "text": (
+        lambda d: _write(d, b"this is not a model\n"),
+        "not an ONNX model (corrupt",
+    ),
+    "json": (
+        lambda d: _write(d, json.dumps(dyadic_network().to_json()).encode()),
+        "not an ONNX model",
+    ),
+    "empty": (
+        lambda d: _write(d, b""),
+        "not an ONNX model (no IR version or no graph)",
+    ),
     "missing": (lambda d: d / "absent.onnx", "cannot read"),
     "directory": (lambda d: d, "cannot read"),
 }
@@ -466,18 +666,41 @@ def test_malformed_files_are_input_errors(case: str, tmp_path: Path) -> None:
     assert str(info.value).startswith(f"{path}: ") and message in str(info.value)
 
 
+def test_every_truncation_is_an_input_error_or_the_same_network(tmp_path: Path) -> None:
+    """A cut after the graph field drops only opset and metadata: still the network."""
+    net = dyadic_network()
+    export_onnx(net, tmp_path / "net.onnx")
+    data = (tmp_path / "net.onnx").read_bytes()
+    path = tmp_path / "cut.onnx"
+    for end in range(len(data)):
+        path.write_bytes(data[:end])
+        try:
+            assert import_onnx(path).network == net
+        except InputError as exc:
+            assert str(exc).startswith(f"{path}: ") and "\n" not in str(exc)
+
+
 # --------------------------------------------------------------------- ternarize
 
 
 def twn_model() -> onnx.ModelProto:
     """Dyadic float32 weights, so the expected delta and alpha are easy to write."""
     return make(
-        [gemm("x", "h1", "W1", "b1", transB=1), helper.make_node("Relu", ["h1"], ["a1"]),
-         gemm("a1", "h2", "W2", "b2", transB=1), helper.make_node("Relu", ["h2"], ["a2"]),
-         gemm("a2", "y", "W3", "b3", transB=1)],
-        [const("W1", [[0.75, -0.125], [0.5, -1.5], [0.0, 0.25]]), const("b1", [0.5, -1, 0.25]),
-         const("W2", [[0.0, 0.0, 0.0], [1.0, -2.0, 0.5]]), const("b2", [1, -0.75]),
-         const("W3", [[-0.5, 0.25]]), const("b3", [3])],
+        [
+            gemm("x", "h1", "W1", "b1"),
+            helper.make_node("Relu", ["h1"], ["a1"]),
+            gemm("a1", "h2", "W2", "b2"),
+            helper.make_node("Relu", ["h2"], ["a2"]),
+            gemm("a2", "y", "W3", "b3"),
+        ],
+        [
+            const("W1", [[0.75, -0.125], [0.5, -1.5], [0.0, 0.25]]),
+            const("b1", [0.5, -1, 0.25]),
+            const("W2", [[0.0, 0.0, 0.0], [1.0, -2.0, 0.5]]),
+            const("b2", [1, -0.75]),
+            const("W3", [[-0.5, 0.25]]),
+            const("b3", [3]),
+        ],
     )
 
 
@@ -485,7 +708,10 @@ def preactivations(net: Network, x: Sequence[Fraction]) -> list[list[Fraction]]:
     """Every hidden layer's pre-activations at x (exact)."""
     out, z = [], list(x)
     for layer in net.layers:
-        pre = [sum((w * v for w, v in zip(row, z)), b) for row, b in zip(layer.weights, layer.biases)]
+        pre = [
+            sum((w * v for w, v in zip(row, z)), b)
+            for row, b in zip(layer.weights, layer.biases)
+        ]
         out.append(pre)
         z = [max(v, Fraction(0)) for v in pre] if layer.activation == RELU else pre
     return out
@@ -507,25 +733,36 @@ def test_ternarize_counts_scales_and_exact_equivalence(tmp_path: Path) -> None:
     assert (first.weights, first.kept, first.zeroed, first.changed) == (6, 3, 2, 5)
     assert first.alpha == Fraction(11, 12)  # (0.75 + 0.5 + 1.5) / 3
     assert g.layers[0].weights == ((1, 0), (1, -1), (0, 0))
-    assert (second.kept, second.zeroed, second.changed, second.alpha) == (3, 0, 2, Fraction(7, 6))
+    assert (second.kept, second.zeroed, second.changed, second.alpha) == (
+        3,
+        0,
+        2,
+        Fraction(7, 6),
+    )
     assert (out.kept, out.zeroed, out.alpha) == (1, 1, Fraction(1, 2))
     assert g.output.weights == ((-1, 0),)
     assert table.scale == Fraction(11, 12) * Fraction(7, 6) / 2 == Fraction(77, 144)
     # biases divided by the cumulative scale
-    assert g.layers[0].biases == tuple(b / first.alpha for b in original.layers[0].biases)
+    assert g.layers[0].biases == tuple(
+        b / first.alpha for b in original.layers[0].biases
+    )
     assert g.output.biases == (Fraction(3) / table.scale,)
     # the ternary-weight network h (weights alpha * T, original biases) equals C * g,
     # with the same activation pattern everywhere
     h = Network(
         original.input_dim,
-        tuple(Layer(scaled(r.alpha, tl.weights), ol.biases, ol.activation)
-              for r, tl, ol in zip(table.layers, g.layers, original.layers)),
+        tuple(
+            Layer(scaled(r.alpha, tl.weights), ol.biases, ol.activation)
+            for r, tl, ol in zip(table.layers, g.layers, original.layers)
+        ),
         Layer(scaled(out.alpha, g.output.weights), original.output.biases),
     )
     for x in points(2, k=40):
         assert evaluate(h, x) == tuple(table.scale * v for v in evaluate(g, x))
         signs = [[(v > 0) - (v < 0) for v in pre] for pre in preactivations(h, x)]
-        assert signs == [[(v > 0) - (v < 0) for v in pre] for pre in preactivations(g, x)]
+        assert signs == [
+            [(v > 0) - (v < 0) for v in pre] for pre in preactivations(g, x)
+        ]
     text = result.report
     assert "layers[0]: 6 weights, 3 kept as sign(w), 2 zeroed, 5 changed" in text
     assert "9 of 14 weights changed; no weight changes sign" in text
@@ -537,16 +774,21 @@ def test_ternarize_counts_scales_and_exact_equivalence(tmp_path: Path) -> None:
 
 
 def test_ternarize_all_zero_layer_keeps_scale_one() -> None:
-    net = network_from_dict({
-        "input_dim": 1,
-        "layers": [{"weights": [[2], [-2]], "biases": [1, 3], "activation": "relu"},
-                   {"weights": [[0, 0]], "biases": [5], "activation": "relu"}],
-        "output": {"weights": [[3]], "biases": [6]},
-    })
+    net = network_from_dict(
+        {
+            "input_dim": 1,
+            "layers": [
+                {"weights": [[2], [-2]], "biases": [1, 3], "activation": "relu"},
+                {"weights": [[0, 0]], "biases": [5], "activation": "relu"},
+            ],
+            "output": {"weights": [[3]], "biases": [6]},
+        }
+    )
     g, table = ternarize_network(net)
     assert [layer.alpha for layer in table.layers] == [2, 1, 3]
-    assert g.layers[1] == Layer(((0, 0),), (Fraction(5, 2),), RELU)
-    assert g.output == Layer(((1,),), (Fraction(1),))
+    zero, one = Fraction(0), Fraction(1)
+    assert g.layers[1] == Layer(((zero, zero),), (Fraction(5, 2),), RELU)
+    assert g.output == Layer(((one,),), (one,))
 
 
 def test_ternarize_leaves_a_ternary_network_unchanged() -> None:

@@ -7,11 +7,13 @@ against the oracle's breakpoint propagation; plane slices by exact evaluation.""
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import json
 import random
+from collections.abc import Iterator, Sequence
 from fractions import Fraction as Q
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import oracles as O
 import pytest
@@ -21,8 +23,8 @@ from tvmip.network import Box, default_network_path, evaluate, load_network
 from tvmip.oned import propagate
 from tvmip.plot import (
     Cell,
-    boundaries,
     Plane,
+    boundaries,
     default_box,
     graph_pieces,
     linear_ids,
@@ -48,16 +50,19 @@ def make_box(domain: dict[str, Any]) -> Box:
     return Box(tuple(Q(v) for v in domain["lo"]), tuple(Q(v) for v in domain["hi"]))
 
 
+def cyclic(polygon: Sequence[tuple[Q, Q]]) -> Iterator[tuple[tuple[Q, Q], tuple[Q, Q]]]:
+    return zip(polygon, (*polygon[1:], polygon[0]))
+
+
 def area2(polygon: Sequence[tuple[Q, Q]]) -> Q:
     """Twice the signed area (shoelace)."""
-    return sum((Q(0),) + tuple(p[0] * q[1] - q[0] * p[1]
-                               for p, q in zip(polygon, (*polygon[1:], polygon[0]))))
+    return sum((p[0] * q[1] - q[0] * p[1] for p, q in cyclic(polygon)), Q(0))
 
 
 def centroid(polygon: Sequence[tuple[Q, Q]]) -> tuple[Q, Q]:
     """The exact centroid of a simple polygon."""
     cx = cy = Q(0)
-    for p, q in zip(polygon, (*polygon[1:], polygon[0])):
+    for p, q in cyclic(polygon):
         cross = p[0] * q[1] - q[0] * p[1]
         cx += (p[0] + q[0]) * cross
         cy += (p[1] + q[1]) * cross
@@ -73,8 +78,7 @@ def on_segment(m: tuple[Q, Q], p: tuple[Q, Q], q: tuple[Q, Q]) -> bool:
 
 def edges_through(m: tuple[Q, Q], cells: Sequence[Cell]) -> list[int]:
     """The cells with ``m`` on their boundary."""
-    return [i for i, c in enumerate(cells)
-            if any(on_segment(m, p, q) for p, q in zip(c.vertices, (*c.vertices[1:], c.vertices[0])))]
+    return [i for i, c in enumerate(cells) if any(on_segment(m, p, q) for p, q in cyclic(c.vertices))]
 
 
 def midpoints(p: tuple[Q, Q], q: tuple[Q, Q], cells: Sequence[Cell]) -> list[tuple[Q, Q]]:
@@ -82,7 +86,7 @@ def midpoints(p: tuple[Q, Q], q: tuple[Q, Q], cells: Sequence[Cell]) -> list[tup
     axis = 0 if p[0] != q[0] else 1
     cuts = sorted({v for c in cells for v in c.vertices if on_segment(v, p, q)} | {p, q},
                   key=lambda v: v[axis])
-    return [((a[0] + b[0]) / 2, (a[1] + b[1]) / 2) for a, b in zip(cuts, cuts[1:])]
+    return [((a[0] + b[0]) / 2, (a[1] + b[1]) / 2) for a, b in itertools.pairwise(cuts)]
 
 
 def check_boundaries(cells: Sequence[Cell]) -> None:
@@ -98,7 +102,7 @@ def check_boundaries(cells: Sequence[Cell]) -> None:
     for p, q in thick:
         assert all(separates(m) for m in midpoints(p, q, cells))
     for cell in cells:
-        for p, q in zip(cell.vertices, (*cell.vertices[1:], cell.vertices[0])):
+        for p, q in cyclic(cell.vertices):
             for m in midpoints(p, q, cells):
                 assert separates(m) == any(on_segment(m, a, b) for a, b in thick)
 
@@ -156,7 +160,7 @@ def test_graph_pieces_are_the_breakpoint_partition(name: str) -> None:
     assert [p.affine_map for p in pieces] == [o.output_map for o in oracle]
     partition = propagate(net, box)
     assert [p.pattern for p in pieces] == list(partition.patterns())
-    for left, right in zip(pieces, pieces[1:]):
+    for left, right in itertools.pairwise(pieces):
         assert left.f_hi == right.f_lo == evaluate(net, [left.hi])
     linear = linear_ids(pieces)
     assert (len(pieces), linear[-1] + 1, len({p.affine_map for p in pieces})) == \

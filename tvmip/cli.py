@@ -322,6 +322,29 @@ def prove(directory: str) -> None:
 
 
 @cli.command()
+@click.argument("network", required=False)
+@click.option("--output", "-o", type=click.Path(), required=True,
+              help="Picture to write: .png, .svg or .pdf.")
+@click.option("--box", "box_text", metavar="LO,HI", help="The drawn domain (in slice "
+              "coordinates with --slice); default: a box around every region vertex.")
+@click.option("--slice", "plane_text", metavar="POINT;DIR1;DIR2",
+              help="For n0 >= 3: the plane point + s DIR1 + t DIR2, e.g. '0,0,0;1,0,0;0,1,0'.")
+@_guarded
+def plot(network: str | None, output: str, box_text: str | None, plane_text: str | None) -> None:
+    """Draw the exact region map (n0 = 2, or a 2-D slice) or the graph of f (n0 = 1)."""
+    from .network import parse_box
+    from .plot import parse_plane, plot as draw
+
+    path, net = _load(network)
+    plane = parse_plane(plane_text, net.input_dim) if plane_text else None
+    drawn = 2 if plane is not None or net.input_dim >= 2 else 1
+    box = parse_box(box_text, drawn) if box_text else None
+    summary = draw(net, output, box=box, plane=plane, name=path.stem)
+    click.echo(f"{output}: {summary.activation_regions} activation regions, "
+               f"{summary.linear_regions} linear regions, {summary.distinct_maps} distinct maps")
+
+
+@cli.command()
 @_guarded
 def demo() -> None:
     """Count the bundled ternary network, certify it, and re-check the certificate."""

@@ -78,11 +78,13 @@ from .network import IDENTITY, MAX_FILE_BYTES, RELU, Layer, Network
 
 try:
     import onnx
-    from google.protobuf.message import DecodeError
+    from google.protobuf.message import DecodeError  # type: ignore[import-untyped]
     from onnx import helper, numpy_helper
     from onnx.external_data_helper import uses_external_data
 except ImportError as exc:  # pragma: no cover - depends on the installation
-    raise InputError("ONNX support needs the onnx package: pip install 'tvmip[onnx]'") from exc
+    raise InputError(
+        "ONNX support needs the onnx package: pip install 'tvmip[onnx]'"
+    ) from exc
 
 __all__ = [
     "ExportResult",
@@ -98,9 +100,10 @@ OPSET = 17
 IR_VERSION = 8  # the IR version released with opset 17: readable by older runtimes
 TWN_THRESHOLD = Fraction(7, 10)
 TWN_RULE = (
-    "ternary weight networks (Li & Liu 2016), per layer: delta = 0.7 * mean|w|, "
-    "w -> sign(w) if |w| > delta else 0, alpha = mean |w| over the kept weights"
+    "per layer delta = 0.7 * mean|w|, w -> sign(w) if |w| > delta else 0, "
+    "alpha = mean |w| over the kept weights"
 )
+TWN_SOURCE = "ternary weight networks (Li & Liu 2016)"
 AFFINE_OPS = ("Gemm", "MatMul")
 # Accepted operators and the number of inputs each may have.
 ARITY = {
@@ -121,7 +124,7 @@ DEFAULT_DOMAINS = ("", "ai.onnx")
 
 @dataclass(frozen=True, slots=True)
 class LayerTernarization:
-    """What the ternary-weight rule did to one layer (``layer``: "layers[i]" or "output")."""
+    """What the ternary-weight rule did to one layer ("layers[i]" or "output")."""
 
     layer: str
     weights: int
@@ -168,20 +171,28 @@ class Ternarization:
         total = sum(layer.weights for layer in self.layers)
         return "\n".join(
             [
-                f"ternarized by the rule of {TWN_RULE}",
-                f"{changed} of {total} weights changed; no weight changes sign "
-                "(each becomes sign(w) or 0)",
+                f"ternarized as in {TWN_SOURCE}",
+                f"  rule: {TWN_RULE}",
+                (
+                    f"{changed} of {total} weights changed; no weight changes sign "
+                    "(each becomes sign(w) or 0)"
+                ),
                 *(f"  {layer.line}" for layer in self.layers),
-                "scales pushed to the output (ReLU is positively homogeneous): biases "
-                "divided by the cumulative scale alpha_1...alpha_l, output scale dropped",
-                f"the ternary-weight network equals C * (this network), C = "
-                f"{_show(self.scale)} > 0: same activation and linear regions",
+                (
+                    "scales pushed to the output (ReLU is positively homogeneous): "
+                    "biases divided by the cumulative scale alpha_1...alpha_l, "
+                    "output scale dropped"
+                ),
+                (
+                    "the ternary-weight network equals C * (this network), "
+                    f"C = {_show(self.scale)} > 0: same activation and linear regions"
+                ),
             ]
         )
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "rule": TWN_RULE,
+            "rule": f"{TWN_SOURCE}: {TWN_RULE}",
             "scale": format_rational(self.scale),
             "layers": [layer.to_json() for layer in self.layers],
         }
@@ -189,7 +200,7 @@ class Ternarization:
 
 @dataclass(frozen=True, slots=True)
 class ImportResult:
-    """An imported network and how it was obtained (``report`` text, ``to_json`` fields)."""
+    """An imported network and how it was obtained (``report``, ``to_json``)."""
 
     network: Network
     source: str
@@ -203,12 +214,16 @@ class ImportResult:
         net = self.network
         hidden = ", ".join(f"{layer.width} {layer.activation}" for layer in net.layers)
         lines = [
-            f"imported {self.source} (producer {self.producer or 'unknown'}, "
-            f"opset {self.opset if self.opset is not None else 'unknown'})",
+            (
+                f"imported {self.source} (producer {self.producer or 'unknown'}, "
+                f"opset {self.opset if self.opset is not None else 'unknown'})"
+            ),
             f"operators: {' -> '.join(self.operators)}",
-            f"network: input_dim {net.input_dim}, hidden layers [{hidden}], "
-            f"output width {net.output.width}",
-            "weights and biases are the exact values of their binary floats (no rounding)",
+            (
+                f"network: input_dim {net.input_dim}, hidden layers [{hidden}], "
+                f"output width {net.output.width}"
+            ),
+            "weights and biases: the exact values of their binary floats (no rounding)",
         ]
         if self.ternarization is not None:
             lines.append(self.ternarization.report)
@@ -226,13 +241,15 @@ class ImportResult:
             "activations": [layer.activation for layer in net.layers],
             "outputs": net.output.width,
             "network_sha256": net.sha256,
-            "ternarization": None if self.ternarization is None else self.ternarization.to_json(),
+            "ternarization": None
+            if self.ternarization is None
+            else self.ternarization.to_json(),
         }
 
 
 @dataclass(frozen=True, slots=True)
 class ExportResult:
-    """Where a network was written and what rounding (only with ``approximate``) cost."""
+    """Where a network was written and what rounding (``approximate``) cost."""
 
     path: str
     values: int
@@ -283,7 +300,9 @@ def import_onnx(path: str | Path, *, ternarize: bool = False) -> ImportResult:
     try:
         model = onnx.load_model_from_string(data)
     except DecodeError:
-        raise InputError(f"{path}: not an ONNX model (corrupt or truncated protobuf data)") from None
+        raise InputError(
+            f"{path}: not an ONNX model (corrupt or truncated protobuf data)"
+        ) from None
     if not model.HasField("graph") or model.ir_version < 1:
         raise InputError(f"{path}: not an ONNX model (no IR version or no graph)")
     try:
@@ -293,7 +312,9 @@ def import_onnx(path: str | Path, *, ternarize: bool = False) -> ImportResult:
     table = None
     if ternarize:
         network, table = ternarize_network(network)
-    opset = next((o.version for o in model.opset_import if o.domain in DEFAULT_DOMAINS), None)
+    opset = next(
+        (o.version for o in model.opset_import if o.domain in DEFAULT_DOMAINS), None
+    )
     producer = f"{model.producer_name} {model.producer_version}".strip()
     return ImportResult(network, str(path), producer, opset, operators, table)
 
@@ -327,14 +348,18 @@ def _scalar(value: float, where: str) -> Fraction:
 
 
 def _constants(graph: onnx.GraphProto) -> dict[str, np.ndarray]:
-    """Initializers and ``Constant`` node outputs by name; a name may be defined once."""
-    constants = {t.name: _tensor(t, f"initializer {t.name!r}") for t in graph.initializer}
+    """Initializers and ``Constant`` node outputs by name (each defined once)."""
+    constants = {
+        t.name: _tensor(t, f"initializer {t.name!r}") for t in graph.initializer
+    }
     for index, node in enumerate(graph.node):
         if node.op_type != "Constant":
             continue
         where = f"Constant at node {_label(node, index)!r}"
         if [a.name for a in node.attribute] != ["value"] or len(node.output) != 1:
-            raise InputError(f"{where}: only a single 'value' tensor attribute is supported")
+            raise InputError(
+                f"{where}: only a single 'value' tensor attribute is supported"
+            )
         if node.output[0] in constants:
             raise InputError(f"{where}: value {node.output[0]!r} is defined twice")
         constants[node.output[0]] = _tensor(node.attribute[0].t, where)
@@ -351,17 +376,23 @@ def _input_width(value: onnx.ValueInfoProto) -> int | None:
     dims = tensor.shape.dim
     if len(dims) not in (1, 2):
         raise InputError(
-            f"input {value.name!r} has rank {len(dims)}; expected shape [N], [1, N] or [batch, N]"
+            f"input {value.name!r} has rank {len(dims)}; "
+            "expected shape [N], [1, N] or [batch, N]"
         )
     return dims[-1].dim_value if dims[-1].dim_value > 0 else None
 
 
-def _data_input(node: onnx.NodeProto, where: str, constants: dict[str, np.ndarray]) -> str:
-    """The one computed operand of ``node``, after checking that the others are constant."""
+def _data_input(
+    node: onnx.NodeProto, where: str, constants: dict[str, np.ndarray]
+) -> str:
+    """The one computed operand of ``node``; checks that the others are constant."""
     low, high = ARITY[node.op_type]
     inputs = list(node.input)
     if not low <= len(inputs) <= high or len(node.output) != 1:
-        raise InputError(f"{where}: {len(inputs)} inputs and {len(node.output)} outputs")
+        raise InputError(
+            f"{where}: {len(inputs)} inputs and {len(node.output)} outputs "
+            f"(expected {low} to {high} inputs and one output)"
+        )
     if node.op_type == "Add":
         computed = [name for name in inputs if name not in constants]
         if len(computed) != 1:
@@ -371,25 +402,33 @@ def _data_input(node: onnx.NodeProto, where: str, constants: dict[str, np.ndarra
             )
         return computed[0]
     if inputs[0] in constants:
-        raise InputError(f"{where}: first operand {inputs[0]!r} is a constant, not the layer input")
+        raise InputError(
+            f"{where}: first operand {inputs[0]!r} is a constant, not the layer input"
+        )
     for name in inputs[1:]:
         if name and name not in constants:
             raise InputError(
-                f"{where}: operand {name!r} is not a constant (weights, biases and shapes "
-                "must be initializers or Constant nodes)"
+                f"{where}: operand {name!r} is not a constant (weights, biases and "
+                "shapes must be initializers or Constant nodes)"
             )
     return inputs[0]
 
 
-def _chain(graph: onnx.GraphProto, constants: dict[str, np.ndarray]) -> tuple[list[int], int | None]:
-    """Indices of the nodes from the input to the output, and the input width if known."""
+def _chain(
+    graph: onnx.GraphProto, constants: dict[str, np.ndarray]
+) -> tuple[list[int], int | None]:
+    """The node indices from the input to the output, and the input width if known."""
     inputs = [value for value in graph.input if value.name not in constants]
     if len(inputs) != 1:
         names = ", ".join(repr(value.name) for value in inputs)
-        raise InputError(f"the graph has {len(inputs)} inputs ({names}); expected exactly one")
+        raise InputError(
+            f"the graph has {len(inputs)} inputs ({names}); expected exactly one"
+        )
     if len(graph.output) != 1:
         names = ", ".join(repr(value.name) for value in graph.output)
-        raise InputError(f"the graph has {len(graph.output)} outputs ({names}); expected exactly one")
+        raise InputError(
+            f"the graph has {len(graph.output)} outputs ({names}); expected exactly one"
+        )
     source, target = inputs[0].name, graph.output[0].name
     producers: dict[str, int] = {}
     for index, node in enumerate(graph.node):
@@ -404,45 +443,63 @@ def _chain(graph: onnx.GraphProto, constants: dict[str, np.ndarray]) -> tuple[li
     while value != source:
         if value not in producers:
             what = "a constant" if value in constants else "never computed"
-            raise InputError(f"value {value!r} on the way to the output is {what}, not the input")
+            raise InputError(
+                f"value {value!r} on the way to the output is {what}, not the input"
+            )
         index = producers[value]
         node = graph.node[index]
         if index in chain:
             raise InputError(f"cycle through node {_label(node, index)!r}")
         chain.append(index)
-        value = _data_input(node, f"{node.op_type} at node {_label(node, index)!r}", constants)
+        value = _data_input(
+            node, f"{node.op_type} at node {_label(node, index)!r}", constants
+        )
     chain.reverse()
     on_path = set(chain)
     for index, node in enumerate(graph.node):
         if node.op_type != "Constant" and index not in on_path:
             raise InputError(
-                f"node {_label(node, index)!r} ({node.op_type}) is not on the path from "
-                f"input {source!r} to output {target!r}: not a feed-forward chain"
+                f"node {_label(node, index)!r} ({node.op_type}) is not on the path "
+                f"from input {source!r} to output {target!r}: not a feed-forward chain"
             )
     return chain, _input_width(inputs[0])
 
 
 def _rows(array: np.ndarray, transpose: bool, scale: Fraction, where: str) -> Matrix:
-    """A weight matrix (rows = neurons, after ``transpose``) exactly, times ``scale``."""
+    """A weight matrix (rows = neurons after ``transpose``) exactly, times ``scale``."""
     if array.ndim != 2 or 0 in array.shape:
-        raise InputError(f"{where}: weights of shape {list(array.shape)}, expected a matrix")
+        raise InputError(
+            f"{where}: weights of shape {list(array.shape)}, expected a matrix"
+        )
     if transpose:
         array = array.T
     values = _exact(array, where)
     k = array.shape[1]
-    return tuple(tuple(scale * v for v in values[i : i + k]) for i in range(0, len(values), k))
+    return tuple(
+        tuple(scale * v for v in values[i : i + k]) for i in range(0, len(values), k)
+    )
 
 
 def _bias(array: np.ndarray, width: int, scale: Fraction, where: str) -> Vector:
-    """A bias broadcastable to ``[batch, width]`` as an exact vector, times ``scale``."""
-    if array.ndim > 2 or any(d != 1 for d in array.shape[:-1]) or array.size not in (1, width):
-        raise InputError(f"{where}: bias of shape {list(array.shape)} does not fit width {width}")
+    """A bias broadcastable to ``[batch, width]`` exactly, times ``scale``."""
+    if (
+        array.ndim > 2
+        or any(d != 1 for d in array.shape[:-1])
+        or array.size not in (1, width)
+    ):
+        raise InputError(
+            f"{where}: bias of shape {list(array.shape)} does not fit width {width}"
+        )
     values = [scale * v for v in _exact(array, where)]
     return tuple(values * width if len(values) == 1 else values)
 
 
-def _affine(node: onnx.NodeProto, attrs: dict[str, Any], constants: dict[str, np.ndarray],
-            where: str) -> tuple[Matrix, Vector]:
+def _affine(
+    node: onnx.NodeProto,
+    attrs: dict[str, Any],
+    constants: dict[str, np.ndarray],
+    where: str,
+) -> tuple[Matrix, Vector]:
     """The exact ``(W, b)`` of a Gemm or MatMul node, rows of W = neurons."""
     weight = constants[node.input[1]]
     if node.op_type == "MatMul":
@@ -458,11 +515,18 @@ def _affine(node: onnx.NodeProto, attrs: dict[str, Any], constants: dict[str, np
     return weights, _bias(constants[node.input[2]], len(weights), beta, where)
 
 
-def _check_noop(node: onnx.NodeProto, attrs: dict[str, Any], constants: dict[str, np.ndarray],
-                width: int | None, where: str) -> None:
+def _check_noop(
+    node: onnx.NodeProto,
+    attrs: dict[str, Any],
+    constants: dict[str, np.ndarray],
+    width: int | None,
+    where: str,
+) -> None:
     """Flatten and Reshape must leave the per-sample vector of ``width`` unchanged."""
     if node.op_type == "Flatten" and attrs.get("axis", 1) not in (1, -1):
-        raise InputError(f"{where}: only axis 1 keeps the [batch, N] vector (got {attrs['axis']})")
+        raise InputError(
+            f"{where}: only axis 1 keeps the [batch, N] vector (got {attrs['axis']})"
+        )
     if node.op_type == "Reshape":
         shape = constants[node.input[1]].ravel().tolist()
         if not (
@@ -470,15 +534,23 @@ def _check_noop(node: onnx.NodeProto, attrs: dict[str, Any], constants: dict[str
             and all(d in (-1, 0, 1) for d in shape[:-1])
             and shape[-1] in (-1, width)
         ):
-            raise InputError(f"{where}: reshape to {shape} changes the [batch, {width}] vector")
+            raise InputError(
+                f"{where}: reshape to {shape} changes the [batch, {width}] vector"
+            )
 
 
 def _convert(graph: onnx.GraphProto) -> tuple[Network, tuple[str, ...]]:
-    """The network of a graph and its operators along the path (errors without file name)."""
+    """The network of a graph and its operators along the path (errors: no file)."""
     for index, node in enumerate(graph.node):
         if node.domain not in DEFAULT_DOMAINS or node.op_type not in ARITY:
-            op = node.op_type if node.domain in DEFAULT_DOMAINS else f"{node.domain}.{node.op_type}"
-            raise InputError(f"unsupported ONNX operator {op!r} at node {_label(node, index)!r}")
+            op = (
+                node.op_type
+                if node.domain in DEFAULT_DOMAINS
+                else f"{node.domain}.{node.op_type}"
+            )
+            raise InputError(
+                f"unsupported ONNX operator {op!r} at node {_label(node, index)!r}"
+            )
     constants = _constants(graph)
     chain, width = _chain(graph, constants)
     layers: list[Layer] = []
@@ -490,7 +562,9 @@ def _convert(graph: onnx.GraphProto) -> tuple[Network, tuple[str, ...]]:
         if node.op_type in AFFINE_OPS:
             weights, biases = _affine(node, attrs, constants, where)
             if width is not None and len(weights[0]) != width:
-                raise InputError(f"{where}: weights take {len(weights[0])} inputs, got {width}")
+                raise InputError(
+                    f"{where}: weights take {len(weights[0])} inputs, got {width}"
+                )
             if pending is not None:
                 layers.append(Layer(*pending, IDENTITY))
             pending, width = (weights, biases), len(weights)
@@ -502,15 +576,21 @@ def _convert(graph: onnx.GraphProto) -> tuple[Network, tuple[str, ...]]:
             pending = (pending[0], tuple(b + c for b, c in zip(pending[1], bias)))
         elif node.op_type == "Relu":
             if pending is None:
-                raise InputError(f"{where}: Relu must directly follow Gemm, MatMul or Add")
+                raise InputError(
+                    f"{where}: Relu must directly follow Gemm, MatMul or Add"
+                )
             layers.append(Layer(*pending, RELU))
             pending = None
         else:
             _check_noop(node, attrs, constants, width, where)
     if pending is None:
-        raise InputError("the output is not computed by an affine operator (Gemm, MatMul, Add)")
+        raise InputError(
+            "the output is not computed by an affine operator (Gemm, MatMul, Add)"
+        )
     if not layers:
-        raise InputError("a single affine map: tvmip networks need at least one hidden layer")
+        raise InputError(
+            "a single affine map: tvmip networks need at least one hidden layer"
+        )
     network = Network(len(layers[0].weights[0]), tuple(layers), Layer(*pending))
     return network, tuple(graph.node[index].op_type for index in chain)
 
@@ -526,9 +606,13 @@ def _ternarize_layer(layer: Layer, name: str) -> tuple[Matrix, LayerTernarizatio
     weights = [w for row in layer.weights for w in row]
     delta = TWN_THRESHOLD * sum(abs(w) for w in weights) / len(weights)
     kept = [abs(w) for w in weights if abs(w) > delta]
-    ternary = tuple(tuple(_sign(w) if abs(w) > delta else Fraction(0) for w in row)
-                    for row in layer.weights)
-    changed = sum(t != w for row, trow in zip(layer.weights, ternary) for w, t in zip(row, trow))
+    ternary = tuple(
+        tuple(_sign(w) if abs(w) > delta else Fraction(0) for w in row)
+        for row in layer.weights
+    )
+    changed = sum(
+        t != w for row, trow in zip(layer.weights, ternary) for w, t in zip(row, trow)
+    )
     record = LayerTernarization(
         layer=name,
         weights=len(weights),
@@ -555,7 +639,9 @@ def ternarize_network(network: Network) -> tuple[Network, Ternarization]:
     for name, layer in named:
         ternary, record = _ternarize_layer(layer, name)
         scale *= record.alpha
-        layers.append(Layer(ternary, tuple(b / scale for b in layer.biases), layer.activation))
+        layers.append(
+            Layer(ternary, tuple(b / scale for b in layer.biases), layer.activation)
+        )
         records.append(record)
     result = Network(network.input_dim, tuple(layers[:-1]), layers[-1])
     return result, Ternarization(tuple(records))
@@ -564,7 +650,9 @@ def ternarize_network(network: Network) -> tuple[Network, Ternarization]:
 # ---------------------------------------------------------------------------- export
 
 
-def _float64(values: Vector, where: str, approximate: bool) -> tuple[list[float], list[Fraction]]:
+def _float64(
+    values: Vector, where: str, approximate: bool
+) -> tuple[list[float], list[Fraction]]:
     """Each value as the nearest float64 and its rounding error; inexact values are
     refused unless ``approximate``."""
     floats: list[float] = []
@@ -577,49 +665,77 @@ def _float64(values: Vector, where: str, approximate: bool) -> tuple[list[float]
         error = abs(Fraction(nearest) - value)
         if error and not approximate:
             raise InputError(
-                f"cannot export exactly: {where}[{i}] = {format_rational(value)} is not a "
-                "float64 number (approximate=True, or --approximate, rounds to the nearest)"
+                f"cannot export exactly: {where}[{i}] = {format_rational(value)} is "
+                "not a float64 number (approximate=True, or --approximate, rounds to "
+                "the nearest)"
             )
         floats.append(nearest)
         errors.append(error)
     return floats, errors
 
 
-def export_onnx(network: Network, path: str | Path, *, approximate: bool = False) -> ExportResult:
+def export_onnx(
+    network: Network, path: str | Path, *, approximate: bool = False
+) -> ExportResult:
     """Write ``network`` as ONNX (see the module docstring), atomically.
 
     Raises :class:`InputError` naming the first value that is not exactly a
     float64 unless ``approximate``, or when the file cannot be written.
     """
     path = Path(path)
-    named = [(f"layers[{i}]", f"layer{i}", layer) for i, layer in enumerate(network.layers)]
+    named = [
+        (f"layers[{i}]", f"layer{i}", layer) for i, layer in enumerate(network.layers)
+    ]
     named.append(("output", "output", network.output))
     nodes: list[onnx.NodeProto] = []
     initializers: list[onnx.TensorProto] = []
     errors: list[Fraction] = []
     current = "x"
     for where, tag, layer in named:
-        rows = [_float64(row, f"{where}.weights[{r}]", approximate)
-                for r, row in enumerate(layer.weights)]
+        rows = [
+            _float64(row, f"{where}.weights[{r}]", approximate)
+            for r, row in enumerate(layer.weights)
+        ]
         biases, bias_errors = _float64(layer.biases, f"{where}.biases", approximate)
         errors += [e for _, row_errors in rows for e in row_errors] + bias_errors
         initializers.append(
-            numpy_helper.from_array(np.array([r for r, _ in rows], dtype=np.float64), f"{tag}_W")
+            numpy_helper.from_array(
+                np.array([r for r, _ in rows], dtype=np.float64), f"{tag}_W"
+            )
         )
-        initializers.append(numpy_helper.from_array(np.array(biases, dtype=np.float64), f"{tag}_b"))
+        initializers.append(
+            numpy_helper.from_array(np.array(biases, dtype=np.float64), f"{tag}_b")
+        )
         is_output = tag == "output"
         pre = "y" if is_output else f"{tag}_pre"
-        nodes.append(helper.make_node("Gemm", [current, f"{tag}_W", f"{tag}_b"], [pre],
-                                      name=f"{tag}_gemm", transB=1))
+        nodes.append(
+            helper.make_node(
+                "Gemm",
+                [current, f"{tag}_W", f"{tag}_b"],
+                [pre],
+                name=f"{tag}_gemm",
+                transB=1,
+            )
+        )
         if not is_output:
             op = "Relu" if layer.activation == RELU else "Identity"
             current = f"{tag}_out"
-            nodes.append(helper.make_node(op, [pre], [current], name=f"{tag}_{op.lower()}"))
+            nodes.append(
+                helper.make_node(op, [pre], [current], name=f"{tag}_{op.lower()}")
+            )
     graph = helper.make_graph(
         nodes,
         "tvmip_network",
-        [helper.make_tensor_value_info("x", onnx.TensorProto.DOUBLE, ["batch", network.input_dim])],
-        [helper.make_tensor_value_info("y", onnx.TensorProto.DOUBLE, ["batch", network.output.width])],
+        [
+            helper.make_tensor_value_info(
+                "x", onnx.TensorProto.DOUBLE, ["batch", network.input_dim]
+            )
+        ],
+        [
+            helper.make_tensor_value_info(
+                "y", onnx.TensorProto.DOUBLE, ["batch", network.output.width]
+            )
+        ],
         initializers,
     )
     model = helper.make_model(
@@ -631,17 +747,26 @@ def export_onnx(network: Network, path: str | Path, *, approximate: bool = False
     )
     rounded = sum(1 for e in errors if e)
     helper.set_model_props(
-        model, {"tvmip.network_sha256": network.sha256, "tvmip.exact": str(not rounded).lower()}
+        model,
+        {
+            "tvmip.network_sha256": network.sha256,
+            "tvmip.exact": str(not rounded).lower(),
+        },
     )
     _write_atomic(path, model.SerializeToString())
-    return ExportResult(str(path), len(errors), rounded, max(errors, default=Fraction(0)))
+    return ExportResult(
+        str(path), len(errors), rounded, max(errors, default=Fraction(0))
+    )
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
     """Write to a temporary file beside ``path``, then rename it into place."""
     try:
-        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part",
-                                    dir=path.parent if str(path.parent) else ".")
+        fd, temp = tempfile.mkstemp(
+            prefix=f".{path.name}.",
+            suffix=".part",
+            dir=path.parent if str(path.parent) else ".",
+        )
     except OSError as exc:
         raise InputError(f"{path}: cannot write ({exc.strerror or exc})") from None
     try:

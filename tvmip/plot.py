@@ -33,7 +33,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
@@ -44,6 +44,9 @@ from .errors import InputError, InternalError, TvmipError
 from .network import Box, Layer, Network, evaluate
 from .oned import propagate
 from .regions import RegionInfo, regions
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = [
     "FORMATS",
@@ -65,6 +68,7 @@ __all__ = [
 FORMATS = ("png", "svg", "pdf")
 Point = tuple[Fraction, Fraction]
 HalfPlane = tuple[int, int, int]  # (a, b, c): a x + b y + c >= 0
+T = TypeVar("T")
 
 # Fills: Paul Tol's "light" scheme (colour-blind safe) with lavender for its grey and
 # olive; graph lines: Tol's "bright" scheme.
@@ -106,10 +110,6 @@ class Cell:
     def linear_region(self) -> int:
         assert self.region.linear_region is not None  # region_cells always glues
         return self.region.linear_region
-
-    def sides(self) -> Iterator[tuple[Point, Point]]:
-        """The polygon's edges ``(p, q)``, counter-clockwise."""
-        return zip(self.vertices, (*self.vertices[1:], self.vertices[0]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,13 +215,17 @@ def _half_planes(layers: Sequence[ScaledLayer], pattern: str) -> list[HalfPlane]
     return sorted(rows)
 
 
+def _cyclic(items: Sequence[T]) -> Iterator[tuple[T, T]]:
+    """Consecutive pairs, the last item paired with the first (a polygon's edges)."""
+    return zip(items, (*items[1:], items[0]))
+
+
 def _clip(polygon: list[Point], row: HalfPlane) -> list[Point]:
     """The convex polygon cut by the closed half-plane ``a x + b y + c >= 0``."""
     a, b, c = row
     values = [a * x + b * y + c for x, y in polygon]
     out = []
-    for i, (p, vp) in enumerate(zip(polygon, values)):
-        q, vq = polygon[(i + 1) % len(polygon)], values[(i + 1) % len(polygon)]
+    for (p, q), (vp, vq) in zip(_cyclic(polygon), _cyclic(values)):
         if vp >= 0:
             out.append(p)
         if vp * vq < 0:
@@ -245,8 +249,7 @@ def _polygon(rectangle: list[Point], rows: Iterable[HalfPlane]) -> list[Point]:
 
 def _area2(polygon: Sequence[Point]) -> Fraction:
     """Twice the signed area (shoelace)."""
-    return sum((p[0] * q[1] - q[0] * p[1] for p, q in zip(polygon, (*polygon[1:], polygon[0]))),
-               Fraction(0))
+    return sum((p[0] * q[1] - q[0] * p[1] for p, q in _cyclic(polygon)), Fraction(0))
 
 
 def region_cells(network: Network, box: Box) -> tuple[Cell, ...]:
@@ -337,7 +340,7 @@ def boundaries(cells: Sequence[Cell]) -> tuple[list[tuple[Point, Point]], set[tu
     end on it, and each elementary piece is covered by at most one cell per side."""
     lines: dict[tuple[Fraction, Fraction, Fraction], list[tuple[Fraction, Fraction, int]]] = {}
     for index, cell in enumerate(cells):
-        for p, q in cell.sides():
+        for p, q in _cyclic(cell.vertices):
             a, b = q[1] - p[1], p[0] - q[0]
             lead = a if a else b
             line = (a / lead, b / lead, (a * p[0] + b * p[1]) / lead)
@@ -382,12 +385,14 @@ def _greedy_colours(count: int, edges: Iterable[tuple[int, int]], colours: int,
 
 def _mix(colour: str, amount: float) -> tuple[float, float, float]:
     """``colour`` mixed towards white (``amount > 0``) or black (``amount < 0``)."""
-    rgb = [int(colour[k:k + 2], 16) / 255 for k in (1, 3, 5)]
+    r, g, b = (int(colour[k:k + 2], 16) / 255 for k in (1, 3, 5))
     target = 1.0 if amount > 0 else 0.0
-    return tuple(v + abs(amount) * (target - v) for v in rgb)  # type: ignore[return-value]
+    return r + abs(amount) * (target - r), g + abs(amount) * (target - g), \
+        b + abs(amount) * (target - b)
 
 
-def _fills(cells: Sequence[Cell], neighbours: set[tuple[int, int]]) -> list[tuple[float, ...]]:
+def _fills(cells: Sequence[Cell],
+           neighbours: set[tuple[int, int]]) -> list[tuple[float, float, float]]:
     """Base colour per linear region, shade per activation region inside it (the plain
     base colour unless a neighbour in the same linear region has it)."""
     linear = [cell.linear_region for cell in cells]
@@ -402,7 +407,7 @@ def _fills(cells: Sequence[Cell], neighbours: set[tuple[int, int]]) -> list[tupl
 # -- drawing ------------------------------------------------------------------------
 
 
-def _figure(size: tuple[float, float]) -> Any:
+def _figure(size: tuple[float, float]) -> Figure:
     """A matplotlib figure not attached to pyplot: no GUI backend and no global state."""
     try:
         from matplotlib.figure import Figure
@@ -417,7 +422,7 @@ def _umask() -> int:
     return mask
 
 
-def _save(figure: Any, path: Path) -> None:
+def _save(figure: Figure, path: Path) -> None:
     """Render to a temporary file beside ``path`` (same extension), then rename it."""
     fd, temp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix,
                                 dir=path.parent if str(path.parent) else ".")
@@ -500,15 +505,14 @@ def _draw_graph(pieces: Sequence[Piece], heading: str, path: Path) -> None:
     for piece in pieces[1::2]:
         axes.axvspan(float(piece.lo), float(piece.hi), color="#EEEEEE", linewidth=0)
     colours = [LINE_COLOURS[k % len(LINE_COLOURS)] for k in linear]
+    markers = ["black" if a != b else "white" for a, b in itertools.pairwise(linear)]
     styles = ("solid", "dashed", "dotted", "dashdot")
     for k in range(len(pieces[0].f_lo)):
         axes.add_collection(LineCollection(
             [[(float(p.lo), float(p.f_lo[k])), (float(p.hi), float(p.f_hi[k]))] for p in pieces],
             colors=colours, linewidths=2, linestyles=styles[k % len(styles)]))
-        changes = [linear[i] != linear[i - 1] for i in range(1, len(pieces))]
         axes.scatter([float(p.lo) for p in pieces[1:]], [float(p.f_lo[k]) for p in pieces[1:]],
-                     s=22, zorder=3, edgecolors="black", linewidths=1,
-                     c=["black" if c else "white" for c in changes])
+                     s=22, zorder=3, edgecolors="black", linewidths=1, c=markers)
     axes.autoscale_view()
     axes.set_xlim(float(pieces[0].lo), float(pieces[-1].hi))
     axes.set_xlabel("x")
@@ -519,7 +523,8 @@ def _draw_graph(pieces: Sequence[Piece], heading: str, path: Path) -> None:
                markeredgecolor="black", label="breakpoint: the affine map changes"),
         Line2D([], [], linestyle="", marker="o", markerfacecolor="white",
                markeredgecolor="black", label="breakpoint: only the pattern changes"),
-        Line2D([], [], color="#DDDDDD", linewidth=6, label="activation regions (shaded alternately)")],
+        Line2D([], [], color="#DDDDDD", linewidth=6,
+               label="activation regions (shaded alternately)")],
         loc="outside lower center", ncols=3, fontsize=8, frameon=False)
     _save(figure, path)
 
