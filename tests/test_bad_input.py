@@ -266,12 +266,6 @@ def test_certificate_in_a_missing_directory_is_a_one_line_input_error(
     assert not (tmp_path / "no").exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="tvmip bug: click validates --certificate itself "
-    "(click.Path(dir_okay=False)) and prints its 4-line usage error "
-    "instead of one 'error:' line",
-)
 def test_certificate_path_that_is_a_directory_is_a_one_line_input_error(
     tmp_path: Path,
 ) -> None:
@@ -280,12 +274,6 @@ def test_certificate_path_that_is_a_directory_is_a_one_line_input_error(
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="tvmip bug: option values that click validates "
-    "(click.IntRange) get click's 4-line usage error instead of one "
-    "'error:' line",
-)
 def test_max_regions_zero_is_a_one_line_input_error() -> None:
     assert_input_error(run_tvmip(["count", DEMO, "--max-regions", "0"]))
 

@@ -1627,28 +1627,11 @@ def _real_process(base: str, m: Mutation) -> bool:
     return m.verdict == "error" or base.startswith("demo")
 
 
-# "base:mutation" -> reason, for mutations that get the wrong verdict.
-_LENGTH_BUG = (
-    "tvmip inconsistency: a breakpoint interval whose pattern has the wrong length is "
-    "reported as malformed (exit 2, 'error: ... expected a pattern of N states') "
-    "while the same defect in a tree record is INVALID (exit 1)"
-)
-XFAIL: dict[str, str] = {
-    f"{base}:bp_pattern_one_state_too_long": _LENGTH_BUG for base in BREAKPOINT_BASES
-}
-
-
 def _params() -> list[Any]:
     params = []
     for m in MUTATIONS:
         for base in m.bases:
-            ident = f"{base}:{m.name}"
-            marks = (
-                [pytest.mark.xfail(strict=True, reason=XFAIL[ident])]
-                if ident in XFAIL
-                else []
-            )
-            params.append(pytest.param(base, m, id=ident, marks=marks))
+            params.append(pytest.param(base, m, id=f"{base}:{m.name}"))
     return params
 
 
@@ -1677,11 +1660,6 @@ def test_missing_certificate_file_is_an_input_error(tmp_path: Path) -> None:
     assert_verdict(run_check(tmp_path / "does-not-exist.cert.json"), "error")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="tvmip bug: `tvmip check DIR` prints click's "
-    "4-line usage error instead of one 'error:' line",
-)
 def test_directory_as_certificate_is_a_one_line_input_error(tmp_path: Path) -> None:
     assert_verdict(run_check(tmp_path), "error")
 
@@ -1746,15 +1724,6 @@ def test_checker_verifies_with_heavy_dependencies_blocked(certs: Certs) -> None:
     assert proc.stdout.strip() == valid_line(37)
 
 
-def _checker_module_exists() -> bool:
-    return (CHECKER_DIR / "__main__.py").is_file()
-
-
-@pytest.mark.xfail(
-    not _checker_module_exists(),
-    strict=True,
-    reason="python -m tvmip.checker not implemented yet",
-)
 def test_python_m_tvmip_checker_gives_the_same_verdicts(
     certs: Certs, tmp_path: Path
 ) -> None:

@@ -57,25 +57,29 @@ def _guarded(command: Callable[..., Any]) -> Callable[..., Any]:
     return run
 
 
-def main(argv: list[str] | None = None) -> None:
-    """The ``tvmip`` entry point: click's usage errors become one ``error:`` line too."""
-    try:
-        cli.main(args=argv, prog_name="tvmip", standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("interrupted", err=True)
-        sys.exit(EXIT_INTERRUPTED)
-    except click.ClickException as exc:
-        click.echo(f"error: {exc.format_message()}", err=True)
-        sys.exit(exc.exit_code)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
+class _OneLineErrors(click.Group):
+    """A click group whose usage errors, like every other error, are one line."""
+
+    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
+        try:
+            return super().main(args, prog_name or "tvmip", complete_var, standalone_mode=False,
+                                **extra)
+        except click.exceptions.Abort:
+            click.echo("interrupted", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        except click.ClickException as exc:
+            click.echo(f"error: {exc.format_message()}", err=True)
+            sys.exit(exc.exit_code)
+        except click.exceptions.Exit as exc:
+            sys.exit(exc.exit_code)
 
 
-@click.group(invoke_without_command=True)
+@click.group(cls=_OneLineErrors, invoke_without_command=True)
 @click.version_option(__version__, prog_name="tvmip")
 @click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
 @click.pass_context
-def cli(ctx: click.Context, debug: bool) -> None:
+def main(ctx: click.Context, debug: bool) -> None:
     """Exact, certified region counts of small ternary ReLU networks.
 
     With no command, runs the demo: counts the bundled network, writes its
@@ -98,7 +102,7 @@ def _domain_json(box: Any) -> Any:
     return None if box is None else box.to_json()
 
 
-@cli.command()
+@main.command()
 @click.argument("network", required=False)
 @click.option("--box", "box_text", metavar="LO,HI", help="Count over the open box LO < x < HI "
               "(a cube), or give all corners LO1,..,LOn,HI1,..,HIn.")
@@ -113,11 +117,16 @@ def _domain_json(box: Any) -> Any:
               "auto: breakpoints when n0 = 1.")
 @click.option("--max-regions", type=click.IntRange(min=1), help="Stop after K regions (lower bound).")
 @click.option("--time-limit", type=click.FloatRange(min=0), help="Stop after S seconds (lower bound).")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Explore subtrees in N local processes (same certificate as one).")
+@click.option("--dask", "dask_address", metavar="ADDRESS",
+              help="Send subtrees to a dask.distributed scheduler; 'local' starts a local "
+              "cluster of --workers processes.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress display.")
 @_guarded
 def count(network: str | None, box_text: str | None, certificate: str | None, as_json: bool,
           linear: bool, engine_name: str, max_regions: int | None, time_limit: float | None,
-          quiet: bool) -> None:
+          workers: int, dask_address: str | None, quiet: bool) -> None:
     """Count the activation regions of NETWORK (default: the bundled demo network)."""
     from . import engine
     from .network import parse_box
@@ -127,7 +136,8 @@ def count(network: str | None, box_text: str | None, certificate: str | None, as
     if certificate is not None:
         _check_writable(Path(certificate))
     result = engine.count(net, box, certificate=certificate, engine=engine_name, linear=linear,
-                          limits=engine.Limits(max_regions, time_limit), progress=not quiet)
+                          limits=engine.Limits(max_regions, time_limit), progress=not quiet,
+                          workers=workers, dask=dask_address)
     if as_json:
         payload = {
             "activation_regions": result.activation_regions,
@@ -173,7 +183,7 @@ def _check_writable(path: Path) -> None:
         raise InputError(f"{path}: is a directory")
 
 
-@cli.command()
+@main.command()
 @click.argument("network", required=False)
 @click.option("--box", "box_text", metavar="LO,HI", help="List the regions inside this open box.")
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl",
@@ -200,7 +210,7 @@ def regions(network: str | None, box_text: str | None, fmt: str, output: str | N
         atomic_write_text(Path(output), "".join(lines))
 
 
-@cli.command()
+@main.command()
 @click.argument("certificate", type=click.Path(dir_okay=False))
 @click.option("--network", type=click.Path(dir_okay=False),
               help="Also require the certificate to be about this network file.")
@@ -229,7 +239,7 @@ KIND = click.argument("kind", type=click.Choice(["general", "ternary-relu", "ter
                                                    "ternary-wide"]))
 
 
-@cli.command()
+@main.command()
 @_architecture
 @_guarded
 def bounds(n0: int, width: int, depth: int) -> None:
@@ -264,7 +274,7 @@ def bounds(n0: int, width: int, depth: int) -> None:
         click.echo(f"  {kind}: {achieved.value} linear regions{versus}\n      {achieved.formula}")
 
 
-@cli.command()
+@main.command()
 @KIND
 @_architecture
 @click.option("--output", "-o", type=click.Path(), required=True, help="Network file to write.")
@@ -285,7 +295,7 @@ def construct(kind: str, n0: int, width: int, depth: int, output: str) -> None:
                f"{c.bound.name} {c.bound.value}")
 
 
-@cli.command()
+@main.command()
 @KIND
 @_architecture
 @click.option("--output", "-o", type=click.Path(), required=True, help="Certificate to write.")
@@ -310,7 +320,7 @@ def certify(kind: str, n0: int, width: int, depth: int, output: str, evidence: s
         sys.exit(1)
 
 
-@cli.command()
+@main.command()
 @click.argument("directory", type=click.Path(file_okay=False), default="proofs")
 @_guarded
 def prove(directory: str) -> None:
@@ -321,7 +331,7 @@ def prove(directory: str) -> None:
     click.echo(f"wrote {Path(directory) / 'README.md'}")
 
 
-@cli.command()
+@main.command()
 @click.argument("network", required=False)
 @click.option("--output", "-o", type=click.Path(), required=True,
               help="Picture to write: .png, .svg or .pdf.")
@@ -344,7 +354,7 @@ def plot(network: str | None, output: str, box_text: str | None, plane_text: str
                f"{summary.linear_regions} linear regions, {summary.distinct_maps} distinct maps")
 
 
-@cli.command()
+@main.command()
 @_guarded
 def demo() -> None:
     """Count the bundled ternary network, certify it, and re-check the certificate."""

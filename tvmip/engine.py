@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from .certificate import AtomicFile, end_line, evidence_line, header_line, record_line
-from .errors import InputError
+from .errors import InputError, InternalError
 from .network import Box, Network
 from .progress import Progress
-from .search import Explorer, Frontier, Open, Record, Region, StopSearch
+from .search import EmptyBranch, Explorer, Frontier, Open, Record, Region, StopSearch
 
 SPLIT_TARGET = 128
 ENGINES = ("auto", "tree", "breakpoints")
@@ -70,7 +70,7 @@ class _Run:
         self.out = out
         self.progress = progress
         self.on_record = on_record
-        self.found = 0  # regions seen anywhere, for the limits
+        self.found = 0  # regions seen anywhere (progress display)
         self.regions = 0  # regions written, for the claim
         self.open = 0
         self.start = time.perf_counter()
@@ -94,23 +94,68 @@ class _Run:
         if self.on_record is not None:
             self.on_record(record)
 
-    def tick(self) -> None:
-        """Raise :class:`StopSearch` when a limit is reached or a signal arrived."""
+    def check(self) -> None:
+        """Raise :class:`StopSearch` after a signal or past the time limit.  (The
+        region limit is applied when records are written: see :class:`_Stream`.)"""
         if self.interrupted:
             self.stop_reason = "interrupted"
-        elif self.limits.max_regions is not None and self.found >= self.limits.max_regions:
-            self.stop_reason = "max-regions"
-        else:
-            self._since_check += 1
-            if self._since_check < 256:
-                return
-            self._since_check = 0
-            self.progress.update(self.found)
-            limit = self.limits.time_limit
-            if limit is None or time.perf_counter() - self.start <= limit:
-                return
+            raise StopSearch
+        self.progress.update(self.found)
+        limit = self.limits.time_limit
+        if limit is not None and time.perf_counter() - self.start > limit:
             self.stop_reason = "time-limit"
-        raise StopSearch
+            raise StopSearch
+
+    def tick(self) -> None:
+        """:meth:`check`, cheaply: the clock is read every 256 records."""
+        if self.interrupted:
+            self.check()
+        self._since_check += 1
+        if self._since_check >= 256:
+            self._since_check = 0
+            self.check()
+
+
+class _Stream:
+    """Writes the records in depth-first order, cutting deterministically after the
+    ``limit``-th region: every later record lies in the subtree of a right sibling
+    (``'-'`` child) of a node on the cut region's path; each such sibling becomes
+    one open record, except a sibling that is a single proved-empty branch, which
+    keeps its proof.  The output depends only on the records, never on timing, so
+    every runner writes the same bytes."""
+
+    def __init__(self, run: _Run, limit: int | None) -> None:
+        self.run = run
+        self.limit = limit
+        self.siblings: list[str] = []  # deepest first = depth-first order
+        self.first: dict[str, Record] = {}  # each sibling's first record after the cut
+
+    @property
+    def cut_made(self) -> bool:
+        return bool(self.siblings) or self.limit is not None and self.run.regions >= self.limit
+
+    def feed(self, record: Record) -> None:
+        if not self.cut_made:
+            self.run.emit(record)
+            if isinstance(record, Region) and self.cut_made:
+                self.run.stop_reason = "max-regions"
+                pattern = record.pattern
+                self.siblings = [pattern[:i] + "-" for i in reversed(range(len(pattern)))
+                                 if pattern[i] == "+"]
+            return
+        key = record_key(record)
+        sibling = next((s for s in self.siblings if key.startswith(s)), None)
+        if sibling is None:
+            raise InternalError(f"record {key!r} after the cut lies outside every open sibling")
+        self.first.setdefault(sibling, record)
+
+    def finish(self) -> None:
+        for sibling in self.siblings:
+            first = self.first.get(sibling)
+            if first is None:
+                continue  # that node had a single child: no sibling exists
+            single_empty = isinstance(first, EmptyBranch) and first.prefix == sibling
+            self.run.emit(first if single_empty else Open(sibling))
 
 
 def split_top(explorer: Explorer, run: _Run, target: int = SPLIT_TARGET) -> list[Record]:
@@ -173,6 +218,8 @@ def count(
     engine: str = "auto",
     linear: bool = False,
     theorem: dict[str, Any] | None = None,
+    workers: int = 1,
+    dask: str | None = None,
 ) -> CountResult:
     """Enumerate the activation regions of ``network`` over ``box`` (None: R^n0).
 
@@ -188,13 +235,16 @@ def count(
     engine then keeps the regions in memory and glues them, see
     :mod:`tvmip.linear`).  ``theorem`` is a theorem claim to add to the
     certificate (see :mod:`tvmip.proofs`); it needs linear-region counts.
+    ``workers`` local processes, or the dask.distributed scheduler at ``dask``
+    (``"local"`` starts a local cluster), explore the subtrees; the certificate
+    is the same whatever runs them (:mod:`tvmip.parallel`).
     """
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r} (known: {', '.join(ENGINES)})")
     if engine == "breakpoints" or engine == "auto" and network.input_dim == 1:
         return _count_breakpoints(network, box, certificate, on_record, theorem)
     return _count_tree(network, box, certificate, limits, progress, on_record,
-                       linear or theorem is not None, theorem)
+                       linear or theorem is not None, theorem, workers, dask)
 
 
 def _claims(counted: dict[str, int], exact: bool,
@@ -253,18 +303,23 @@ def _count_breakpoints(network: Network, box: Box | None, certificate: str | Pat
 
 def _count_tree(network: Network, box: Box | None, certificate: str | Path | None,
                 limits: Limits, progress: bool, on_record: Callable[[Record], None] | None,
-                linear: bool, theorem: dict[str, Any] | None) -> CountResult:
+                linear: bool, theorem: dict[str, Any] | None, workers: int,
+                dask: str | None) -> CountResult:
+    from .parallel import DaskRunner, LocalRunner, PoolRunner
+
     explorer = Explorer(network, box)
     out = AtomicFile(Path(certificate)) if certificate is not None else None
     bar = Progress(progress)
     regions: list[Region] = []
     keep = _tee(regions.append, on_record) if linear else on_record
     run = _Run(limits, out, bar, keep)
-
-    def emit(record: Record) -> None:
-        run.observe(record)
-        run.emit(record)
-
+    stream = _Stream(run, limits.max_regions)
+    if dask is not None:
+        runner: Any = DaskRunner(network, box, dask, workers)
+    elif workers > 1:
+        runner = PoolRunner(network, box, workers, explorer.stats.add_counts)
+    else:
+        runner = LocalRunner(explorer)
     claims = ["activation_regions", "linear_regions", "distinct_maps"] if linear \
         else ["activation_regions"]
     if theorem is not None:
@@ -274,14 +329,8 @@ def _count_tree(network: Network, box: Box | None, certificate: str | Path | Non
         if out is not None:
             out.write(header_line(network, box, "tree", claims))
         with _stop_on_signals(run):
-            for item in split_top(explorer, run):
-                if not isinstance(item, Frontier) or run.stop_reason is not None:
-                    run.emit(item)
-                    continue
-                try:
-                    explorer.explore(item, emit, tick=run.tick)
-                except StopSearch:
-                    pass
+            runner.execute(split_top(explorer, run), run, stream)
+        stream.finish()
         exact = run.open == 0
         counted = {"activation_regions": run.regions}
         if linear and exact:
@@ -302,7 +351,7 @@ def _count_tree(network: Network, box: Box | None, certificate: str | Path | Non
             out.abort()
         raise
     finally:
-        bar.close(run.found)
+        bar.close(run.regions)
     return CountResult(
         activation_regions=run.regions,
         exact=exact,

@@ -112,9 +112,10 @@ class SearchStats:
     reused_proofs: int = 0
     exact_fallbacks: int = 0
 
-    def add(self, other: "SearchStats") -> None:
-        for name in self.__dataclass_fields__:
-            setattr(self, name, getattr(self, name) + getattr(other, name))
+    def add_counts(self, counts: dict[str, int]) -> None:
+        """Add the counters of work done elsewhere (another process)."""
+        for name, value in counts.items():
+            setattr(self, name, getattr(self, name) + value)
 
 
 def root_witness(dim: int, box: Box | None) -> Witness:
