@@ -62,6 +62,26 @@ def _row_text(rid: int | str) -> str:
     return str(rid) if isinstance(rid, int) else f'"{rid}"'
 
 
+def read_records(path: Path) -> tuple[dict[str, Any], list[Record]]:
+    """The header and tree records of an existing certificate (to resume from it).
+    Call it on a certificate the checker accepted: this reader trusts the layout."""
+    from .checker.rationals import loads, parse_rational
+
+    opener = gzip.open if path.read_bytes()[:2] == b"\x1f\x8b" else open
+    records: list[Record] = []
+    with opener(path, "rt", encoding="utf-8") as handle:  # type: ignore[operator]
+        header = loads(handle.readline())
+        for line in handle:
+            obj = loads(line)
+            if "r" in obj:
+                records.append(Region(obj["r"], tuple(parse_rational(v) for v in obj["x"])))
+            elif "e" in obj:
+                records.append(EmptyBranch(obj["e"], tuple((rid, int(y)) for rid, y in obj["y"])))
+            elif "o" in obj:
+                records.append(Open(obj["o"]))
+    return header, records
+
+
 def header_line(network: Network, box: Box | None, kind: str, claims: list[str]) -> str:
     header = {
         "claims": claims,

@@ -122,11 +122,13 @@ def _domain_json(box: Any) -> Any:
 @click.option("--dask", "dask_address", metavar="ADDRESS",
               help="Send subtrees to a dask.distributed scheduler; 'local' starts a local "
               "cluster of --workers processes.")
+@click.option("--resume", is_flag=True, help="Continue the interrupted (lower-bound) "
+              "certificate at --certificate: its complete subtrees are reused.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress display.")
 @_guarded
 def count(network: str | None, box_text: str | None, certificate: str | None, as_json: bool,
           linear: bool, engine_name: str, max_regions: int | None, time_limit: float | None,
-          workers: int, dask_address: str | None, quiet: bool) -> None:
+          workers: int, dask_address: str | None, resume: bool, quiet: bool) -> None:
     """Count the activation regions of NETWORK (default: the bundled demo network)."""
     from . import engine
     from .network import parse_box
@@ -137,7 +139,7 @@ def count(network: str | None, box_text: str | None, certificate: str | None, as
         _check_writable(Path(certificate))
     result = engine.count(net, box, certificate=certificate, engine=engine_name, linear=linear,
                           limits=engine.Limits(max_regions, time_limit), progress=not quiet,
-                          workers=workers, dask=dask_address)
+                          workers=workers, dask=dask_address, resume=resume)
     if as_json:
         payload = {
             "activation_regions": result.activation_regions,
@@ -352,6 +354,39 @@ def plot(network: str | None, output: str, box_text: str | None, plane_text: str
     summary = draw(net, output, box=box, plane=plane, name=path.stem)
     click.echo(f"{output}: {summary.activation_regions} activation regions, "
                f"{summary.linear_regions} linear regions, {summary.distinct_maps} distinct maps")
+
+
+@main.command("import")
+@click.argument("model", type=click.Path())
+@click.option("--output", "-o", type=click.Path(), required=True, help="Network file to write.")
+@click.option("--ternarize", is_flag=True, help="Ternarize the weights (threshold 0.7 mean|w| "
+              "per layer, scales pushed into the biases; see the report).")
+@_guarded
+def import_model(model: str, output: str, ternarize: bool) -> None:
+    """Convert a feed-forward ONNX MODEL (Gemm/MatMul+Add, Relu, Identity) exactly."""
+    from .network import save_network
+    from .onnx_io import import_onnx
+
+    _check_writable(Path(output))
+    result = import_onnx(model, ternarize=ternarize)
+    save_network(result.network, output)
+    click.echo(result.report)
+    click.echo(f"wrote {output}")
+
+
+@main.command("export")
+@click.argument("network")
+@click.option("--output", "-o", type=click.Path(), required=True, help="ONNX file to write.")
+@click.option("--approximate", is_flag=True, help="Round values that are not float64 exactly "
+              "(e.g. 1/3) to the nearest double, and report the largest error.")
+@_guarded
+def export_model(network: str, output: str, approximate: bool) -> None:
+    """Write NETWORK as an ONNX model (Gemm + Relu/Identity, float64)."""
+    from .onnx_io import export_onnx
+
+    _, net = _load(network)
+    _check_writable(Path(output))
+    click.echo(export_onnx(net, output, approximate=approximate).report)
 
 
 @main.command()

@@ -220,6 +220,7 @@ def count(
     theorem: dict[str, Any] | None = None,
     workers: int = 1,
     dask: str | None = None,
+    resume: bool = False,
 ) -> CountResult:
     """Enumerate the activation regions of ``network`` over ``box`` (None: R^n0).
 
@@ -237,14 +238,17 @@ def count(
     certificate (see :mod:`tvmip.proofs`); it needs linear-region counts.
     ``workers`` local processes, or the dask.distributed scheduler at ``dask``
     (``"local"`` starts a local cluster), explore the subtrees; the certificate
-    is the same whatever runs them (:mod:`tvmip.parallel`).
+    is the same whatever runs them (:mod:`tvmip.parallel`).  ``resume`` reuses
+    the complete subtrees of the (lower-bound) certificate already at
+    ``certificate`` and explores the rest: the result is the certificate an
+    uninterrupted run writes.
     """
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r} (known: {', '.join(ENGINES)})")
     if engine == "breakpoints" or engine == "auto" and network.input_dim == 1:
         return _count_breakpoints(network, box, certificate, on_record, theorem)
     return _count_tree(network, box, certificate, limits, progress, on_record,
-                       linear or theorem is not None, theorem, workers, dask)
+                       linear or theorem is not None, theorem, workers, dask, resume)
 
 
 def _claims(counted: dict[str, int], exact: bool,
@@ -304,9 +308,10 @@ def _count_breakpoints(network: Network, box: Box | None, certificate: str | Pat
 def _count_tree(network: Network, box: Box | None, certificate: str | Path | None,
                 limits: Limits, progress: bool, on_record: Callable[[Record], None] | None,
                 linear: bool, theorem: dict[str, Any] | None, workers: int,
-                dask: str | None) -> CountResult:
+                dask: str | None, resume: bool) -> CountResult:
     from .parallel import DaskRunner, LocalRunner, PoolRunner
 
+    previous = _previous_records(network, box, certificate) if resume else []
     explorer = Explorer(network, box)
     out = AtomicFile(Path(certificate)) if certificate is not None else None
     bar = Progress(progress)
@@ -329,7 +334,8 @@ def _count_tree(network: Network, box: Box | None, certificate: str | Path | Non
         if out is not None:
             out.write(header_line(network, box, "tree", claims))
         with _stop_on_signals(run):
-            runner.execute(split_top(explorer, run), run, stream)
+            plan = split_top(explorer, run)
+            runner.execute(plan, run, stream, _complete_subtrees(plan, previous))
         stream.finish()
         exact = run.open == 0
         counted = {"activation_regions": run.regions}
@@ -364,6 +370,47 @@ def _count_tree(network: Network, box: Box | None, certificate: str | Path | Non
         linear_regions=counted.get("linear_regions"),
         distinct_maps=counted.get("distinct_maps"),
     )
+
+
+def _previous_records(network: Network, box: Box | None,
+                      certificate: str | Path | None) -> list[Record]:
+    """The records of the certificate to resume from, after checking it is a valid
+    tree certificate about this network and domain (none if there is no file)."""
+    from .certificate import read_records
+    from .checker.verify import check_file
+
+    if certificate is None:
+        raise InputError("--resume needs --certificate (the certificate to continue)")
+    path = Path(certificate)
+    if not path.exists():
+        return []
+    verdict = check_file(path)
+    if not verdict.valid:
+        raise InputError(f"{path}: cannot resume from it: {verdict.line}")
+    header, records = read_records(path)
+    if header["network_sha256"] != network.sha256:
+        raise InputError(f"{path}: cannot resume: the certificate is about another network "
+                         f"(sha256 {header['network_sha256'][:12]}..., this one "
+                         f"{network.sha256[:12]}...)")
+    if header["kind"] != "tree" or header["domain"] != (None if box is None else box.to_json()):
+        raise InputError(f"{path}: cannot resume: the certificate is for another domain "
+                         "or engine")
+    return records
+
+
+def _complete_subtrees(plan: list[Record], previous: list[Record]) -> dict[str, list[Record]]:
+    """The records of every frontier subtree that ``previous`` covers with no open
+    node inside or above it: those subtrees need no new search."""
+    frontier = [item.prefix for item in plan if isinstance(item, Frontier)]
+    found: dict[str, list[Record]] = {}
+    opened = [r.prefix for r in previous if isinstance(r, Open)]
+    for record in previous:
+        key = record_key(record)
+        root = next((p for p in frontier if key.startswith(p)), None)
+        if root is not None:
+            found.setdefault(root, []).append(record)
+    return {root: records for root, records in found.items()
+            if not any(o.startswith(root) or root.startswith(o) for o in opened)}
 
 
 def _tee(first: Callable[[Record], None],

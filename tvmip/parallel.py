@@ -40,10 +40,14 @@ class LocalRunner:
     def __init__(self, explorer: Explorer) -> None:
         self.explorer = explorer
 
-    def execute(self, plan: list[Record], run: "_Run", stream: "_Stream") -> None:
+    def execute(self, plan: list[Record], run: "_Run", stream: "_Stream",
+                done: dict[str, list[Record]]) -> None:
         for item in plan:
             if not isinstance(item, Frontier):
                 stream.feed(item)
+            elif item.prefix in done and not stream.cut_made:
+                for record in done[item.prefix]:
+                    stream.feed(record)
             elif stream.cut_made or run.stop_reason is not None:
                 stream.feed(Open(item.prefix))
             else:
@@ -100,9 +104,10 @@ class PoolRunner:
         methods = multiprocessing.get_all_start_methods()
         self.context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
 
-    def execute(self, plan: list[Record], run: "_Run", stream: "_Stream") -> None:
+    def execute(self, plan: list[Record], run: "_Run", stream: "_Stream",
+                done: dict[str, list[Record]]) -> None:
         stop = self.context.Event()
-        results: dict[str, list[Record]] = {}
+        results: dict[str, list[Record]] = dict(done)
         for attempt in (1, 2):
             try:
                 self._collect(plan, results, run, stop)
@@ -204,7 +209,8 @@ class DaskRunner:
         self.address = address
         self.workers = max(workers, 1)
 
-    def execute(self, plan: list[Record], run: "_Run", stream: "_Stream") -> None:
+    def execute(self, plan: list[Record], run: "_Run", stream: "_Stream",
+                done: dict[str, list[Record]]) -> None:
         try:
             from dask.distributed import Client, LocalCluster
         except ImportError:
@@ -220,33 +226,34 @@ class DaskRunner:
         except OSError as exc:
             raise TvmipError(f"cannot reach the dask scheduler at {self.address}: {exc}") from None
         try:
-            self._run(client, plan, run, stream)
+            self._run(client, plan, run, stream, done)
         finally:
             client.close()
             if cluster is not None:
                 cluster.close()
 
-    def _run(self, client: Any, plan: list[Record], run: "_Run", stream: "_Stream") -> None:
+    def _run(self, client: Any, plan: list[Record], run: "_Run", stream: "_Stream",
+             done: dict[str, list[Record]]) -> None:
         from dask.distributed import wait as dask_wait
 
         network_json = client.scatter(self.network.to_json(), broadcast=True)
         box_json = None if self.box is None else self.box.to_json()
         futures = {item.prefix: client.submit(_explore_on_dask, network_json, box_json, item,
                                               pure=False, retries=1)
-                   for item in plan if isinstance(item, Frontier)}
-        results: dict[str, list[Record]] = {}
+                   for item in plan if isinstance(item, Frontier) and item.prefix not in done}
+        results: dict[str, list[Record]] = dict(done)
         pending = set(futures.values())
         while pending and not _should_stop(run) \
                 and not _covered(plan, results, run.limits.max_regions):
-            done = dask_wait(pending, timeout=POLL_SECONDS, return_when="FIRST_COMPLETED").done
+            finished = dask_wait(pending, timeout=POLL_SECONDS, return_when="FIRST_COMPLETED").done
             for prefix, future in futures.items():
-                if future in done:
+                if future in finished:
                     if future.status == "error":
                         raise TvmipError(f"a dask task failed: {future.exception()}")
                     results[prefix] = future.result()
                     for record in results[prefix]:
                         run.observe(record)
-            pending -= done
+            pending -= finished
         client.cancel(list(pending))
         for item in plan:
             if not isinstance(item, Frontier):
