@@ -19,6 +19,8 @@ from fractions import Fraction
 
 import numpy as np
 
+from .errors import ResourceLimit
+from .exact import MAX_BITS
 from .network import RELU, Layer, Network
 
 INT64_SAFE = 2**62
@@ -99,6 +101,9 @@ def pre_activations(layer: ScaledLayer, m: np.ndarray, d: int) -> tuple[np.ndarr
         bias = layer.biases.astype(object) * d
     else:
         bias = layer.biases * d
+    if bound.bit_length() > MAX_BITS:
+        raise ResourceLimit(f"rational blow-up: pre-activation maps need integers beyond "
+                            f"{MAX_BITS} bits")
     p = weights @ m
     p[:, -1] += bias
     if p.dtype == object and _max_abs(p) < INT64_SAFE:

@@ -117,6 +117,8 @@ def _domain_json(box: Any) -> Any:
               "auto: breakpoints when n0 = 1.")
 @click.option("--max-regions", type=click.IntRange(min=1), help="Stop after K regions (lower bound).")
 @click.option("--time-limit", type=click.FloatRange(min=0), help="Stop after S seconds (lower bound).")
+@click.option("--max-memory", type=click.FloatRange(min=1), metavar="MB",
+              help="Stop when a process's peak memory passes MB (lower bound).")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="Explore subtrees in N local processes (same certificate as one).")
 @click.option("--dask", "dask_address", metavar="ADDRESS",
@@ -128,7 +130,8 @@ def _domain_json(box: Any) -> Any:
 @_guarded
 def count(network: str | None, box_text: str | None, certificate: str | None, as_json: bool,
           linear: bool, engine_name: str, max_regions: int | None, time_limit: float | None,
-          workers: int, dask_address: str | None, resume: bool, quiet: bool) -> None:
+          max_memory: float | None, workers: int, dask_address: str | None, resume: bool,
+          quiet: bool) -> None:
     """Count the activation regions of NETWORK (default: the bundled demo network)."""
     from . import engine
     from .network import parse_box
@@ -138,7 +141,8 @@ def count(network: str | None, box_text: str | None, certificate: str | None, as
     if certificate is not None:
         _check_writable(Path(certificate))
     result = engine.count(net, box, certificate=certificate, engine=engine_name, linear=linear,
-                          limits=engine.Limits(max_regions, time_limit), progress=not quiet,
+                          limits=engine.Limits(max_regions, time_limit, max_memory),
+                          progress=not quiet,
                           workers=workers, dask=dask_address, resume=resume)
     if as_json:
         payload = {

@@ -10,7 +10,9 @@ of resumption, and their evidence does not depend on which process computed them
 
 from __future__ import annotations
 
+import resource
 import signal
+import sys
 import threading
 import time
 from contextlib import contextmanager
@@ -30,10 +32,18 @@ ENGINES = ("auto", "tree", "breakpoints")
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    """When to stop early (each ``None`` means no limit)."""
+    """When to stop early (each ``None`` means no limit).  ``max_memory`` is in MB of
+    peak resident memory, per process."""
 
     max_regions: int | None = None
     time_limit: float | None = None
+    max_memory: float | None = None
+
+
+def peak_memory_mb() -> float:
+    """Peak resident memory of this process, in MB."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,15 +105,19 @@ class _Run:
             self.on_record(record)
 
     def check(self) -> None:
-        """Raise :class:`StopSearch` after a signal or past the time limit.  (The
-        region limit is applied when records are written: see :class:`_Stream`.)"""
+        """Raise :class:`StopSearch` after a signal, past the time limit or the memory
+        limit.  (The region limit is applied when records are written: see
+        :class:`_Stream`.)"""
         if self.interrupted:
             self.stop_reason = "interrupted"
             raise StopSearch
         self.progress.update(self.found)
-        limit = self.limits.time_limit
-        if limit is not None and time.perf_counter() - self.start > limit:
+        limits = self.limits
+        if limits.time_limit is not None and time.perf_counter() - self.start > limits.time_limit:
             self.stop_reason = "time-limit"
+            raise StopSearch
+        if limits.max_memory is not None and peak_memory_mb() > limits.max_memory:
+            self.stop_reason = "max-memory"
             raise StopSearch
 
     def tick(self) -> None:
@@ -180,6 +194,7 @@ def split_top(explorer: Explorer, run: _Run, target: int = SPLIT_TARGET) -> list
                 explorer.explore(node, collect, cutoff=len(node.prefix) + step, tick=run.tick)
                 expanded += 1
         except StopSearch:
+            run.stop_reason = run.stop_reason or explorer.limit_hit
             grown.extend(frontier[expanded + 1:])
         new_frontier = [r for r in grown if isinstance(r, Frontier)]
         done.extend(r for r in grown if not isinstance(r, Frontier))

@@ -24,13 +24,23 @@ from typing import TYPE_CHECKING, Callable, Sequence
 import flint
 import numpy as np
 
-from .errors import InternalError
+from .errors import InternalError, ResourceLimit
 
 if TYPE_CHECKING:
     from .lp import LPHint, MaxSlackLP
 
 Row = tuple[int, ...]
 INT64_SAFE = 2**62
+MAX_BITS = 12_000
+"""Largest integer (in bits, about 3,600 digits) tvmip lets into evidence; the
+checker reads integers of up to 4,000 digits.  Beyond it a run stops with a
+resource-limit error (exit 3) naming the region, instead of crawling on."""
+
+
+def check_size(values: Sequence[int], what: str) -> None:
+    """Raise :class:`ResourceLimit` when an integer of ``values`` passes :data:`MAX_BITS`."""
+    if any(abs(v).bit_length() > MAX_BITS for v in values):
+        raise ResourceLimit(f"rational blow-up: {what} needs integers beyond {MAX_BITS} bits")
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,6 +236,7 @@ def decide(rows: Sequence[Row]) -> Witness | Motzkin:
 def _pivot(tab: list[list[Fraction]], r: int, col: int) -> None:
     pivot_row = tab[r]
     inv = 1 / pivot_row[col]
+    check_size([inv.numerator, inv.denominator], "the exact simplex method")
     tab[r] = pivot_row = [v * inv for v in pivot_row]
     for k, other in enumerate(tab):
         if k != r and other[col] != 0:

@@ -60,7 +60,6 @@ from .network import RELU, Box, Network
 from .search import Region
 
 MIN_MARGIN = 1e-6  # the smallest margin eps the MILP looks for (see the module doc)
-MIP_GAP = 0.5  # a point with half the best margin is as good a hint as the best
 TOLERANCE = 1e-9  # HiGHS feasibility tolerances, well below MIN_MARGIN
 MAX_FLATS = 50_000  # vertex subsystems tried when deriving a box for R^n0
 NEEDS_BOX = "the MILP engine needs a bounded domain (--box)"
@@ -206,15 +205,14 @@ class _Model:
     def __init__(self, network: Network, box: Box) -> None:
         plan = _plan(network, box)
         h = _silent_highs()
-        for option, value in (("presolve", "on"), ("mip_rel_gap", MIP_GAP),
+        for option, value in (("presolve", "on"),
                               ("mip_feasibility_tolerance", TOLERANCE),
                               ("primal_feasibility_tolerance", TOLERANCE)):
             h.setOptionValue(option, value)
         self.highs = h
         dim = network.input_dim
         self.x = [h.addVariable(float(lo), float(hi)) for lo, hi in zip(box.lo, box.hi)]
-        self.eps = h.addVariable(MIN_MARGIN, 1.0, obj=1.0)
-        h.changeObjectiveSense(highspy.ObjSense.kMaximize)
+        self.eps = h.addVariable(MIN_MARGIN, 1.0)
         for v, lo, hi in zip(self.x, box.lo, box.hi):
             h.addConstr(v - self.eps >= float(lo))
             h.addConstr(v + self.eps <= float(hi))

@@ -58,7 +58,7 @@ class LocalRunner:
                 try:
                     self.explorer.explore(item, feed, tick=run.tick)
                 except StopSearch:
-                    pass
+                    run.stop_reason = run.stop_reason or self.explorer.limit_hit
 
 
 # -- local processes ----------------------------------------------------------------
@@ -66,30 +66,41 @@ class LocalRunner:
 _worker: dict[str, Any] = {}
 
 
-def _initialise(network: Network, box: Box | None, stop: Any) -> None:
+def _initialise(network: Network, box: Box | None, stop: Any, max_memory: float | None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
-    _worker["explorer"] = Explorer(network, box)
-    _worker["stop"] = stop
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _worker.update(explorer=Explorer(network, box), stop=stop, max_memory=max_memory)
 
 
-def _explore_in_worker(root: Frontier) -> tuple[list[Record], dict[str, int]]:
+def _explore_in_worker(root: Frontier) -> tuple[list[Record], dict[str, int], str | None]:
+    """One subtree; returns its records, the work counters and why it stopped early."""
+    from .engine import peak_memory_mb
+
     explorer: Explorer = _worker["explorer"]
-    stop = _worker["stop"]
+    stop, max_memory = _worker["stop"], _worker["max_memory"]
     records: list[Record] = []
     counter = [0]
+    reason: list[str] = []
 
     def tick() -> None:
         counter[0] += 1
-        if counter[0] % 64 == 0 and stop.is_set():
+        if counter[0] % 64:
+            return
+        if max_memory is not None and peak_memory_mb() > max_memory:
+            reason.append("max-memory")
+            stop.set()
+        if stop.is_set():
             raise StopSearch
 
     before = dict(vars(explorer.stats))
     try:
         explorer.explore(root, records.append, tick=tick)
     except StopSearch:
-        pass
+        if explorer.limit_hit:
+            reason.append(explorer.limit_hit)
+            stop.set()
     stats = {k: v - before[k] for k, v in vars(explorer.stats).items()}
-    return records, stats
+    return records, stats, reason[0] if reason else None
 
 
 class PoolRunner:
@@ -131,7 +142,8 @@ class PoolRunner:
                      and item.prefix not in results])
         limit = self.workers * OUTSTANDING_PER_WORKER
         with ProcessPoolExecutor(self.workers, mp_context=self.context, initializer=_initialise,
-                                 initargs=(self.network, self.box, stop)) as pool:
+                                 initargs=(self.network, self.box, stop,
+                                           run.limits.max_memory)) as pool:
             pending: dict[Future, Frontier] = {}
             while True:
                 while run.stop_reason is None and len(pending) < limit \
@@ -145,7 +157,9 @@ class PoolRunner:
                 done, _ = wait(pending, timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
                 for future in done:
                     root = pending.pop(future)
-                    records, stats = future.result()
+                    records, stats, reason = future.result()
+                    if reason is not None and run.stop_reason is None:
+                        run.stop_reason = reason
                     results[root.prefix] = records
                     self.add_stats(stats)
                     for record in records:

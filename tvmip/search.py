@@ -31,12 +31,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Callable, Union
+from contextlib import contextmanager
+from typing import Callable, Iterator, Union
 
 import numpy as np
 
 from .affine import ScaledLayer, input_map, layer_output, pre_activations, scale_network
-from .errors import InternalError
+from .errors import InternalError, ResourceLimit
 from .exact import Motzkin, Row, Witness, decide, from_hint, motzkin_holds, slack
 from .lp import LPHint, MaxSlackLP
 from .network import Box, Network
@@ -164,6 +165,7 @@ class Explorer:
         self._tick: Callable[[], None] | None = None
         self._cutoff = -1
         self._root = self.root()
+        self.limit_hit: str | None = None
 
     def root(self) -> Frontier:
         """The root of the search tree, as a subtree to explore."""
@@ -182,6 +184,7 @@ class Explorer:
         self._stable = dict(root.stable)
         self._proofs: dict[tuple[int, str], list[Proof]] = {}
         self._poly = Polyhedron(self.dim, self._capacity, self.lp)
+        self.limit_hit = None
         if self.box is not None:
             for i, (lo, hi) in enumerate(zip(self.box.lo, self.box.hi)):
                 for sign, bound, name in ((-1, lo, "lo"), (1, hi, "hi")):
@@ -189,7 +192,12 @@ class Explorer:
                     a[i] = sign * bound.denominator
                     self._poly.push((*a, sign * bound.numerator), f"{name}{i}",
                                     (bound.denominator, 1))
-        self._enter_layer(0, *input_map(self.dim), (root.witness, *root.points))
+        try:
+            self._enter_layer(0, *input_map(self.dim), (root.witness, *root.points))
+        except ResourceLimit as exc:
+            self.limit_hit = f"{exc} at node {root.prefix or '(root)'!r}"
+            self._emit(Open(root.prefix))
+            raise StopSearch from None
 
     # -- the tree ---------------------------------------------------------------
 
@@ -197,6 +205,20 @@ class Explorer:
         self._emit(record)
         if self._tick is not None:
             self._tick()
+
+    @contextmanager
+    def _guard(self) -> Iterator[None]:
+        """A number-size limit hit while deciding the current node leaves the node open
+        (a lower bound) and stops the search; :attr:`limit_hit` says where."""
+        try:
+            yield
+        except ResourceLimit as exc:
+            prefix = "".join(self._pattern)
+            if len(prefix) < len(self._root.prefix):
+                raise  # still replaying the root's prefix: explore() covers the root
+            self.limit_hit = f"{exc} at node {prefix or '(root)'!r}"
+            self._emit(Open(prefix))
+            raise StopSearch from None
 
     def _frontier(self, points: Points) -> None:
         self._record(Frontier("".join(self._pattern), points[0],
@@ -208,7 +230,8 @@ class Explorer:
             self._record(Region("".join(self._pattern), points[0].coordinates()))
             return
         layer = self.layers[index]
-        p, s = pre_activations(layer, m, d)
+        with self._guard():
+            p, s = pre_activations(layer, m, d)
         if not layer.relu:
             self._enter_layer(index + 1, *layer_output(p, s, None), points)
             return
@@ -217,7 +240,8 @@ class Explorer:
         elif layer.first == self._cutoff:
             self._frontier(points)
         else:
-            found, points = self._layer_start(layer, p, s, points)
+            with self._guard():
+                found, points = self._layer_start(layer, p, s, points)
             self._stable.update(found)
             try:
                 self._neuron(index, 0, p, s, points)
@@ -272,16 +296,17 @@ class Explorer:
         position = self.layers[index].first + j
         outcomes = []
         saved = None
-        for side in "+-":
-            row, g = _side_row(a, c, side)
-            point = _inside(row, points)
-            if point is not None:
-                self.stats.known_points += 1
-                outcomes.append((side, row, g, point, None))
-                continue
-            if saved is None:
-                saved = self.lp.basis()
-            outcomes.append((side, row, g, *self._decide(row, saved, position, side)))
+        with self._guard():
+            for side in "+-":
+                row, g = _side_row(a, c, side)
+                point = _inside(row, points)
+                if point is not None:
+                    self.stats.known_points += 1
+                    outcomes.append((side, row, g, point, None))
+                    continue
+                if saved is None:
+                    saved = self.lp.basis()
+                outcomes.append((side, row, g, *self._decide(row, saved, position, side)))
         if all(isinstance(o[3], Motzkin) for o in outcomes):
             raise InternalError(f"both sides of neuron {position} proved empty on a non-empty region")
         prefix = "".join(self._pattern)
