@@ -98,25 +98,25 @@ class BreakpointChecker:
         """Verify the pending interval, now that its right end is known."""
         assert self._pending is not None
         pattern, claimed, where = self._pending
-        left = self.left
-        for position, state in enumerate(pattern):
-            row, _ = self.maps.row(position, pattern)
-            slope, offset = row
+        left, right_end = _ends(self.left), _ends(right)
+        for position, ((slope, offset), _) in enumerate(self.maps.all_rows(pattern)):
+            state = pattern[position]
             if slope == 0 and offset == 0:
                 if state != "0":
                     raise Rejected(f"{where}: neuron {position} vanishes identically but has state {state!r}")
                 continue
-            if state == "0" or not _keeps_sign(slope, offset, 1 if state == "+" else -1, left, right):
+            if state == "0" or not _keeps_sign(slope, offset, 1 if state == "+" else -1,
+                                               left, right_end):
                 raise Rejected(
                     f"{where}: neuron {position} does not keep state {state!r} on the interval "
-                    f"({_end(left, '-inf')}, {_end(right, '+inf')})"
+                    f"({_end(self.left, '-inf')}, {_end(right, '+inf')})"
                 )
         rows, s = self.maps.output_rows(pattern)
         actual = tuple((Fraction(r[0], s), Fraction(r[1], s)) for r in rows)
         if actual != claimed:
             raise Rejected(f"{where}: the output map of the interval is not the one claimed")
         if self.previous is not None:
-            self._check_breakpoint(self.previous[0], pattern, left, where)
+            self._check_breakpoint(self.previous[0], pattern, self.left, where)
             if self.previous[1] != actual:
                 self.map_changes += 1
         self.previous = (pattern, actual)
@@ -141,14 +141,19 @@ class BreakpointChecker:
                 "distinct_maps": (len(self.maps_seen), True)}
 
 
-def _keeps_sign(slope: int, offset: int, sign: int, left: Fraction | None,
-                right: Fraction | None) -> bool:
-    """Whether ``sign * (slope x + offset) > 0`` on the open interval (left, right)."""
+def _ends(value: Fraction | None) -> tuple[int, int] | None:
+    return None if value is None else (value.numerator, value.denominator)
+
+
+def _keeps_sign(slope: int, offset: int, sign: int, left: tuple[int, int] | None,
+                right: tuple[int, int] | None) -> bool:
+    """Whether ``sign * (slope x + offset) > 0`` on the open interval (left, right),
+    the ends given as (numerator, positive denominator) or None when infinite."""
     slope, offset = sign * slope, sign * offset
     if slope == 0:
         return offset > 0
     end = left if slope > 0 else right  # the end where the function is smallest
-    return end is not None and slope * end + offset >= 0
+    return end is not None and slope * end[0] + offset * end[1] >= 0
 
 
 def _end(value: Fraction | None, infinite: str) -> str:

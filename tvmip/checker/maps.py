@@ -76,6 +76,16 @@ class PatternMaps:
         rows, s = self.layer_rows(index, pattern)
         return rows[j], s
 
+    def all_rows(self, pattern: str) -> list[tuple[IntRow, int]]:
+        """The pre-activation row and denominator of every ReLU neuron on ``pattern``'s
+        region, in pattern order (for a full pattern)."""
+        out = []
+        for index, layer in enumerate(self.layers):
+            if layer[3]:
+                rows, s = self.layer_rows(index, pattern)
+                out.extend((row, s) for row in rows)
+        return out
+
     def children(self, position: int, pattern: str) -> str:
         """The states a node at ``position`` branches into, in canonical order."""
         row, _ = self.row(position, pattern)

@@ -180,10 +180,10 @@ class TreeChecker:
                 if not self.box.lo[i] < v < self.box.hi[i]:
                     raise Rejected(f"{where}: witness coordinate {i} = {v} lies outside the box")
         numerators, q = common_denominator(point)
-        for position, state in enumerate(pattern):
+        for position, (row, _) in enumerate(self.maps.all_rows(pattern)):
+            state = pattern[position]
             if state == "0":
                 continue
-            row, _ = self.maps.row(position, pattern)
             if not strictly_positive(row, 1 if state == "+" else -1, numerators, q):
                 raise Rejected(
                     f"{where}: the witness of region {pattern!r} violates the strict "
