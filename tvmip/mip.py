@@ -144,51 +144,68 @@ def _bounds(weights: Sequence[Fraction], inputs: Sequence[Interval], bias: Fract
     return lo, hi
 
 
+def _gcd(a: Fraction, b: Fraction) -> Fraction:
+    """The non-negative generator of the additive group ``a Z + b Z`` of rationals."""
+    return Fraction(math.gcd(a.numerator * b.denominator, b.numerator * a.denominator),
+                    a.denominator * b.denominator)
+
+
 @dataclass(frozen=True, slots=True)
 class _Neuron:
-    """Exact bounds of one neuron over the box: its value ``pre`` and the
-    coefficients ``pre_map`` of its affine map in x (gradient, then offset) over
-    all patterns.  ``state`` is '+', '-' or '0' when fixed on the whole box, '?'
-    when it needs a binary, '' for identity neurons; ``can_vanish`` marks the '?'
-    neurons that may be '0' somewhere (every coefficient interval contains 0)."""
+    """Exact bounds of one neuron over the box, over all patterns: its value ``pre``
+    and its gradient ``grad`` in x.  ``state`` is '+', '-' or '0' when fixed on the
+    whole box, '?' when it needs a binary, '' for identity neurons; ``can_vanish``
+    marks the '?' neurons that may be '0' somewhere."""
 
     pre: Interval
-    pre_map: tuple[Interval, ...]
+    grad: tuple[Interval, ...]
     state: str
     can_vanish: bool
 
 
 def _plan(network: Network, box: Box) -> list[list[_Neuron]]:
-    """Classify every neuron by interval arithmetic over the box, layer by layer."""
+    """Classify every neuron by exact interval arithmetic over the box.
+
+    A neuron can be '0' only if every gradient interval contains 0 and its offset
+    (the map's value at x = 0) can be 0.  Offsets along any pattern lie in
+    ``b + step Z``, where ``step`` generates the group holding every offset of the
+    previous layer (times the weights): when ``b`` is not in ``step Z`` the neuron
+    never vanishes (e.g. the fold constructions, whose biases have ever finer
+    denominators)."""
     dim = network.input_dim
     values: list[Interval] = list(zip(box.lo, box.hi))
     one = (Fraction(1), Fraction(1))
-    maps = [[one if c == k else _ZERO for c in range(dim + 1)] for k in range(dim)]
+    grads = [[one if c == k else _ZERO for c in range(dim)] for k in range(dim)]
+    offsets = Fraction(0)  # every offset of the current layer's outputs is in offsets * Z
     plan = []
     for layer in network.layers:
-        neurons, out_values, out_maps = [], [], []
+        neurons, out_values, out_grads, out_offsets = [], [], [], Fraction(0)
         for w, b in zip(layer.weights, layer.biases):
             pre = _bounds(w, values, b)
-            pre_map = tuple(_bounds(w, [m[c] for m in maps], b if c == dim else Fraction(0))
-                            for c in range(dim + 1))
+            grad = tuple(_bounds(w, [g[c] for g in grads], Fraction(0)) for c in range(dim))
+            step = Fraction(0)
+            for v in w:
+                step = _gcd(step, v * offsets)
+            out_offsets = _gcd(_gcd(out_offsets, step), b)
             vanish = False
             if layer.activation != RELU:
-                state, out, out_map = "", pre, list(pre_map)
-            elif all(i == _ZERO for i in pre_map):
-                state, out, out_map = "0", _ZERO, [_ZERO] * (dim + 1)
+                state, out, out_grad = "", pre, list(grad)
+            elif pre == _ZERO:
+                state, out, out_grad = "0", _ZERO, [_ZERO] * dim
             elif pre[0] > 0:
-                state, out, out_map = "+", pre, list(pre_map)
+                state, out, out_grad = "+", pre, list(grad)
             elif pre[1] < 0:
-                state, out, out_map = "-", _ZERO, [_ZERO] * (dim + 1)
+                state, out, out_grad = "-", _ZERO, [_ZERO] * dim
             else:
                 state, out = "?", (Fraction(0), pre[1])
-                out_map = [(min(lo, Fraction(0)), max(hi, Fraction(0))) for lo, hi in pre_map]
-                vanish = all(lo <= 0 <= hi for lo, hi in pre_map)
-            neurons.append(_Neuron(pre, pre_map, state, vanish))
+                out_grad = [(min(lo, Fraction(0)), max(hi, Fraction(0))) for lo, hi in grad]
+                vanish = all(lo <= 0 <= hi for lo, hi in grad) and (
+                    b == 0 if step == 0 else (b / step).denominator == 1)
+            neurons.append(_Neuron(pre, grad, state, vanish))
             out_values.append(out)
-            out_maps.append(out_map)
+            out_grads.append(out_grad)
         plan.append(neurons)
-        values, maps = out_values, out_maps
+        values, grads, offsets = out_values, out_grads, out_offsets
     return plan
 
 
@@ -216,38 +233,40 @@ class _Model:
         for v, lo, hi in zip(self.x, box.lo, box.hi):
             h.addConstr(v - self.eps >= float(lo))
             h.addConstr(v + self.eps <= float(hi))
-        # Affine maps are tracked only up to the last layer with a neuron that may vanish.
+        # Gradients are tracked only up to the last layer with a neuron that may vanish.
         track = max((i for i, layer in enumerate(plan) if any(n.can_vanish for n in layer)),
                     default=-1)
         self.states: list[str] = []  # fixed state or '?' per ReLU neuron
         self.binaries: list[tuple[Var, Var | None]] = []  # (a, zeta) per '?' neuron
         z: list[Expr] = list(self.x)
-        maps: list[list[Expr]] = [[1.0 if c == k else 0.0 for c in range(dim + 1)]
-                                  for k in range(dim)]
+        grads: list[list[Expr]] = [[1.0 if c == k else 0.0 for c in range(dim)]
+                                   for k in range(dim)]
+        zero = Fraction(0)
         for index, (layer, neurons) in enumerate(zip(network.layers, plan)):
-            out_z, out_maps = [], []
+            out_z, out_grads = [], []
             for w, b, neuron in zip(layer.weights, layer.biases, neurons):
                 pre = _combine(w, z, b)
-                pre_map = [_combine(w, [m[c] for m in maps], b if c == dim else Fraction(0))
-                           for c in range(dim + 1)] if index <= track else []
+                grad = [_combine(w, [g[c] for g in grads], zero) for c in range(dim)] \
+                    if index <= track else []
                 if layer.activation == RELU:
                     self.states.append(neuron.state)
                 if neuron.state in ("", "+"):
                     out_z.append(pre)
-                    out_maps.append(pre_map)
+                    out_grads.append(grad)
                 elif neuron.state in ("-", "0"):
                     out_z.append(0.0)
-                    out_maps.append([0.0] * len(pre_map))
+                    out_grads.append([0.0] * len(grad))
                 else:
-                    a, y = self._relu(neuron, pre, pre_map)
+                    a, y = self._relu(neuron, pre, grad)
                     out_z.append(y)
-                    out_maps.append([self._product(a, e, i) for e, i in zip(pre_map, neuron.pre_map)]
-                                    if index < track else [])
-            z, maps = out_z, out_maps
+                    out_grads.append([self._product(a, e, bounds)
+                                      for e, bounds in zip(grad, neuron.grad)]
+                                     if index < track else [])
+            z, grads = out_z, out_grads
         self.cut: set[str] = set()
         self.exhausted = False  # a cut without binaries: the only pattern is cut
 
-    def _relu(self, neuron: _Neuron, pre: Expr, pre_map: list[Expr]) -> tuple[Var, Var]:
+    def _relu(self, neuron: _Neuron, pre: Expr, grad: list[Expr]) -> tuple[Var, Var]:
         """Binaries, output and margin rows of a '?' neuron; returns ``(a, y)``."""
         h, eps = self.highs, self.eps
         lo, hi = float(neuron.pre[0]), float(neuron.pre[1])
@@ -259,10 +278,12 @@ class _Model:
         h.addConstr(pre - eps - (1 - lo) * a >= lo - 1)
         zeta = None
         if neuron.can_vanish:
+            # zeta = 1: h(x) = 0 (h <= 0 follows from y = 0 >= h) and its gradient is 0.
             zeta = h.addBinary()
             h.addConstr(a + zeta <= 1)
             h.addConstr(pre + eps - (hi + 1) * (a + zeta) <= 0)
-            for e, (c_lo, c_hi) in zip(pre_map, neuron.pre_map):
+            h.addConstr(pre + lo * zeta >= lo)
+            for e, (c_lo, c_hi) in zip(grad, neuron.grad):
                 if (c_lo, c_hi) != _ZERO:
                     h.addConstr(e + float(c_hi) * zeta <= float(c_hi))
                     h.addConstr(e + float(c_lo) * zeta >= float(c_lo))
