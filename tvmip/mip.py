@@ -9,44 +9,49 @@ else the neuron's state is fixed and it needs no binary):
     y >= 0,  y >= h,  y <= h - L (1 - a),  y <= U a           (y = relu(h), a binary)
     h >= eps - (1 - L) (1 - a)                                  (a = 1: state '+')
     h <= -eps + (U + 1) (a + zeta)                              (a = zeta = 0: '-')
-    lo + eps <= x <= hi - eps,   MIN_MARGIN <= eps <= 1,   maximise eps.
+    lo + eps <= x <= hi - eps,   MIN_MARGIN <= eps <= 1.
 
 Identity layers are affine expressions of the previous layer.  Activation regions
 are open, so a pattern is realised iff its strict system is feasible: the margin
-``eps`` makes every sign strict, and a solve that stays infeasible with
-``eps >= MIN_MARGIN`` ends the enumeration.
+``eps`` makes every sign strict, and the enumeration ends when the model (with all
+no-good cuts) is infeasible, i.e. no pattern is left with a margin of at least
+``MIN_MARGIN``.  Each solve is a pure feasibility problem: maximising ``eps``
+made every solve about 5x slower (the solver must prove a bound), and the exact
+verification below finds a well-centred witness anyway.
 
-State ``'0'`` (pre-activation identically zero on the region) needs the affine
-map ``x -> h(x)`` itself, not just its value.  The map's coefficients along the
-pattern are tracked as variables (products of the binaries with bounded
-continuous variables, linearised with big-M from exact interval bounds), and a
-binary ``zeta`` (only for neurons whose map intervals all contain 0) forces them
-all to zero, with ``a + zeta <= 1``.  Binary assignments and tvmip patterns are
-then in one-to-one correspondence ('+' : a = 1; '0' : zeta = 1; '-' : neither),
-so the no-good cut of an assignment cuts exactly one pattern.
+State ``'0'`` (pre-activation identically zero on the region) is a property of the
+affine map ``x -> h(x)``, not of one value.  For neurons that may vanish (every
+gradient interval contains 0 and the offset can be 0, see :func:`_plan`) a binary
+``zeta`` forces ``h(x) = 0`` and the gradient of ``h`` along the pattern to 0, with
+``a + zeta <= 1``.  Gradients are tracked as expressions and, past a layer of
+binaries, as variables for the products (binary times bounded continuous,
+linearised with big-M from exact interval bounds).  Binary assignments and tvmip
+patterns are then in one-to-one correspondence ('+' : a = 1; '0' : zeta = 1;
+'-' : neither), so the no-good cut of an assignment cuts exactly one pattern.
 
-Trust: the MILP is solved in floating point by HiGHS.  Every region it reports is
-re-verified exactly (the pattern's strict system, built in integers by
-:mod:`tvmip.affine`, at a rounded point, or else decided by
-:func:`tvmip.exact.solve_system`), and refuted candidates are cut and counted as
-``spurious``.  But *completeness* -- the final infeasible solve -- rests on the
-float solver and on ``MIN_MARGIN``: a region whose every interior point has a
-margin below it would be missed.  The MILP count is an independent baseline and
-cross-check, not a proof; tvmip's certificate is.
+Trust: the MILP is solved in floating point by HiGHS.  Every pattern it reports is
+re-verified exactly: its strict system, built in integers by :mod:`tvmip.affine`,
+is decided by :func:`tvmip.exact.solve_system` (a rounded LP point checked exactly,
+else the exact simplex); refuted candidates are cut and counted as ``spurious``.  But *completeness* -- the final infeasible solve -- rests on the
+float solver and on ``MIN_MARGIN`` (absolute, in pre-activation units): a region
+whose every interior point has a smaller margin would be missed.  The MILP count is
+an independent baseline and cross-check, not a proof; tvmip's certificate is.
 
 HiGHS is used directly through highspy's modelling API rather than through PuLP:
-one model is built once, each no-good cut is one added row, and nothing is
+the model is built once, each no-good cut is one added row, and nothing is
 re-translated per solve (PuLP rebuilds and re-passes the whole model each time).
+HiGHS has no solution pool and highspy no lazy-constraint rows, so patterns are
+enumerated one solve at a time.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from itertools import combinations
-from typing import Callable, Sequence, Union
 
 import flint
 import highspy
@@ -54,7 +59,7 @@ import numpy as np
 
 from .affine import input_map, layer_output, pre_activations, scale_network
 from .errors import InputError, ResourceLimit
-from .exact import Row, Witness, round_point, satisfies, solve_system
+from .exact import Row, Witness, solve_system
 from .lp import MaxSlackLP, _silent_highs
 from .network import RELU, Box, Network
 from .search import Region
@@ -70,9 +75,10 @@ _ZERO: Interval = (Fraction(0), Fraction(0))
 
 @dataclass(frozen=True, slots=True)
 class MilpResult:
-    """What a MILP enumeration found.  ``complete`` means the last solve was
-    infeasible (per the float solver); ``spurious`` counts solver candidates that
-    exact arithmetic refuted; ``box`` is the bounded domain the model used."""
+    """What a MILP enumeration found.  ``solves`` includes the final infeasible one;
+    ``complete`` means that solve was reached (per the float solver), otherwise
+    ``stop_reason`` says why not; ``spurious`` counts solver candidates that exact
+    arithmetic refuted; ``box`` is the bounded domain the model used."""
 
     regions: int
     solves: int
@@ -90,9 +96,10 @@ def milp_box(network: Network, box: Box | None) -> Box:
     """The box the MILP works in: ``box`` itself, or for R^n0 a box that meets every
     activation region.  The latter exists here only for networks with a single ReLU
     layer (a hyperplane arrangement): the closure of each region contains a minimal
-    face of the arrangement, an intersection of ``rank`` independent hyperplanes,
-    and the box contains one point of each such flat (coordinates off the pivot
-    columns set to 0).  Deeper networks need ``--box`` (:class:`InputError`)."""
+    face of the arrangement, the flat where some ``rank`` independent hyperplanes
+    meet; the open box contains one point of each such flat (coordinates off the
+    pivot columns set to 0), hence a point of every region near it.  Deeper
+    networks need ``--box`` (:class:`InputError`)."""
     if box is not None:
         return box
     dim = network.input_dim
@@ -127,14 +134,17 @@ def _vertex_bound(rows: list[list[int]], dim: int) -> int:
         if square.det() == 0:
             continue
         point = square.solve(flint.fmpq_mat(rank, 1, [-r[-1] for r in subset]))
-        largest = max([largest] + [abs(Fraction(int(v.p), int(v.q))) for v in point.entries()])
+        for v in point.entries():
+            largest = max(largest, abs(Fraction(int(v.p), int(v.q))))
     return math.floor(largest) + 1
 
 
 # -- exact interval bounds ---------------------------------------------------------
 
 
-def _bounds(weights: Sequence[Fraction], inputs: Sequence[Interval], bias: Fraction) -> Interval:
+def _bounds(weights: Sequence[Fraction], inputs: Sequence[Interval],
+            bias: Fraction) -> Interval:
+    """Interval arithmetic for ``w . z + b`` with ``z`` in the boxes ``inputs``."""
     lo = hi = bias
     for w, (a, b) in zip(weights, inputs):
         if w > 0:
@@ -176,13 +186,14 @@ def _plan(network: Network, box: Box) -> list[list[_Neuron]]:
     values: list[Interval] = list(zip(box.lo, box.hi))
     one = (Fraction(1), Fraction(1))
     grads = [[one if c == k else _ZERO for c in range(dim)] for k in range(dim)]
-    offsets = Fraction(0)  # every offset of the current layer's outputs is in offsets * Z
+    zero = Fraction(0)
+    offsets = Fraction(0)  # the current layer's output offsets lie in offsets * Z
     plan = []
     for layer in network.layers:
         neurons, out_values, out_grads, out_offsets = [], [], [], Fraction(0)
         for w, b in zip(layer.weights, layer.biases):
             pre = _bounds(w, values, b)
-            grad = tuple(_bounds(w, [g[c] for g in grads], Fraction(0)) for c in range(dim))
+            grad = tuple(_bounds(w, [g[c] for g in grads], zero) for c in range(dim))
             step = Fraction(0)
             for v in w:
                 step = _gcd(step, v * offsets)
@@ -198,7 +209,7 @@ def _plan(network: Network, box: Box) -> list[list[_Neuron]]:
                 state, out, out_grad = "-", _ZERO, [_ZERO] * dim
             else:
                 state, out = "?", (Fraction(0), pre[1])
-                out_grad = [(min(lo, Fraction(0)), max(hi, Fraction(0))) for lo, hi in grad]
+                out_grad = [(min(lo, zero), max(hi, zero)) for lo, hi in grad]
                 vanish = all(lo <= 0 <= hi for lo, hi in grad) and (
                     b == 0 if step == 0 else (b / step).denominator == 1)
             neurons.append(_Neuron(pre, grad, state, vanish))
@@ -212,8 +223,13 @@ def _plan(network: Network, box: Box) -> list[list[_Neuron]]:
 # -- the model ---------------------------------------------------------------------
 
 
-Expr = Union[highspy.highs.highs_linear_expression, highspy.highs.highs_var, float]
+class _Stopped(Exception):
+    """A solve gave no answer: time limit, solver trouble or a violated cut."""
+
+
+
 Var = highspy.highs.highs_var
+Expr = highspy.highs.highs_linear_expression | Var | float
 
 
 class _Model:
@@ -234,8 +250,8 @@ class _Model:
             h.addConstr(v - self.eps >= float(lo))
             h.addConstr(v + self.eps <= float(hi))
         # Gradients are tracked only up to the last layer with a neuron that may vanish.
-        track = max((i for i, layer in enumerate(plan) if any(n.can_vanish for n in layer)),
-                    default=-1)
+        track = max((i for i, layer in enumerate(plan)
+                     if any(n.can_vanish for n in layer)), default=-1)
         self.states: list[str] = []  # fixed state or '?' per ReLU neuron
         self.binaries: list[tuple[Var, Var | None]] = []  # (a, zeta) per '?' neuron
         z: list[Expr] = list(self.x)
@@ -310,7 +326,8 @@ class _Model:
         """Cut off the assignment of ``pattern`` (a no-op for patterns the model
         cannot produce, e.g. a fixed neuron in another state)."""
         self.cut.add(pattern)
-        ones, zeros = [], []
+        ones: list[Var] = []
+        zeros: list[Var] = []
         free = iter(self.binaries)
         for fixed, state in zip(self.states, pattern):
             if fixed != "?":
@@ -324,25 +341,27 @@ class _Model:
             if zeta is not None:
                 (ones if state == "0" else zeros).append(zeta)
         if zeros or ones:
-            self.highs.addConstr(self.highs.qsum(zeros) - self.highs.qsum(ones) >= 1 - len(ones))
+            total = self.highs.qsum(zeros) - self.highs.qsum(ones)
+            self.highs.addConstr(total >= 1 - len(ones))
         else:
             self.exhausted = True
 
-    def solve(self, time_limit: float) -> tuple[str, np.ndarray, float] | str | None:
-        """One solve: ``(pattern, x, eps)``, None if infeasible (no pattern left with
-        margin >= MIN_MARGIN), or a string saying why the solve gave no answer."""
+    def solve(self, time_limit: float) -> str | None:
+        """One solve: the pattern of a feasible assignment, or None if infeasible (no
+        pattern left with margin >= MIN_MARGIN); :class:`_Stopped` if no answer."""
         if self.exhausted:
             return None
         h = self.highs
         h.setOptionValue("time_limit", max(time_limit, 1e-3))
         h.run()
         status = h.getModelStatus()
-        if status == highspy.HighsModelStatus.kInfeasible:
+        if status in (highspy.HighsModelStatus.kInfeasible,
+                      highspy.HighsModelStatus.kUnboundedOrInfeasible):  # all bounded
             return None
         if status == highspy.HighsModelStatus.kTimeLimit:
-            return "time-limit"
+            raise _Stopped("time-limit")
         if status != highspy.HighsModelStatus.kOptimal:
-            return f"solver status {h.modelStatusToString(status)}"
+            raise _Stopped(f"solver status {h.modelStatusToString(status)}")
         values = np.asarray(h.getSolution().col_value, dtype=float)
         states, free = [], iter(self.binaries)
         for fixed in self.states:
@@ -353,11 +372,13 @@ class _Model:
             if values[a.index] > 0.5:
                 states.append("+")
             else:
-                states.append("0" if zeta is not None and values[zeta.index] > 0.5 else "-")
-        return "".join(states), values[[v.index for v in self.x]], float(values[self.eps.index])
+                vanished = zeta is not None and values[zeta.index] > 0.5
+                states.append("0" if vanished else "-")
+        return "".join(states)
 
 
-def _combine(weights: Sequence[Fraction], inputs: Sequence[Expr], bias: Fraction) -> Expr:
+def _combine(weights: Sequence[Fraction], inputs: Sequence[Expr],
+             bias: Fraction) -> Expr:
     """``w . inputs + b`` as an expression (a float when every input is)."""
     total: Expr = float(bias)
     for w, e in zip(weights, inputs):
@@ -378,12 +399,10 @@ class _Verifier:
         self.box = box
         self.lp = MaxSlackLP(self.dim)
 
-    def system(self, pattern: str) -> tuple[list[Row], float] | None:
-        """The pattern's strict rows ``a . x < c`` (box faces included) and the
-        largest gradient norm of its pre-activations, or None when a '0' neuron's
-        map is not identically zero (then no region has this pattern)."""
+    def system(self, pattern: str) -> list[Row] | None:
+        """The pattern's strict rows ``a . x < c`` (box faces included), or None when
+        a '0' neuron's map is not identically zero (then no region has the pattern)."""
         rows: list[Row] = []
-        norm = 1.0
         m, d = input_map(self.dim)
         for layer in self.layers:
             p, s = pre_activations(layer, m, d)
@@ -397,7 +416,6 @@ class _Verifier:
                         continue
                     sign = 1 if state == "+" else -1
                     rows.append((*(-sign * v for v in a), sign * c))
-                    norm = max(norm, math.isqrt(sum(v * v for v in a)) / s)
                 active = np.array([state == "+" for state in states], dtype=np.int64)
             m, d = layer_output(p, s, active)
         if self.box is not None:
@@ -406,18 +424,16 @@ class _Verifier:
                     a = [0] * self.dim
                     a[i] = sign * bound.denominator
                     rows.append((*a, sign * bound.numerator))
-        return rows, norm
+        return rows
 
-    def witness(self, pattern: str, x: np.ndarray, eps: float) -> tuple[Fraction, ...] | None:
-        """An exact interior point of the pattern's region (``x`` rounded, else an
-        exact decision), or None if the region is empty."""
-        system = self.system(pattern)
-        if system is None:
+    def witness(self, pattern: str) -> tuple[Fraction, ...] | None:
+        """An exact interior point of the pattern's region, or None if it is empty.
+        The MILP's own point is not used: it sits at the margin ``MIN_MARGIN`` from
+        the boundary, while the max-slack LP's centred point rounds to small
+        denominators (:func:`tvmip.exact.solve_system`, exact simplex as fallback)."""
+        rows = self.system(pattern)
+        if rows is None:
             return None
-        rows, norm = system
-        for point in round_point(x, eps / norm):
-            if satisfies(rows, point):
-                return point.coordinates()
         evidence = solve_system(rows, self.lp)
         return evidence.coordinates() if isinstance(evidence, Witness) else None
 
@@ -439,27 +455,25 @@ class _Search:
     def next_region(self, deadline: float) -> Region | None:
         """The next exactly verified region not cut yet, or None when the model is
         infeasible or the search stopped (then ``stop_reason`` says why)."""
-        while True:
-            remaining = deadline - time.perf_counter()
-            if remaining <= 0:
-                self.stop_reason = "time-limit"
-                return None
-            outcome = self.model.solve(remaining)
-            self.solves += 1
-            if outcome is None:
-                return None
-            if isinstance(outcome, str):
-                self.stop_reason = outcome
-                return None
-            pattern, x, eps = outcome
-            if pattern in self.model.cut:
-                self.stop_reason = "solver returned a cut-off pattern"
-                return None
-            self.model.add_cut(pattern)
-            witness = self.verifier.witness(pattern, x, eps)
-            if witness is not None:
-                return Region(pattern, witness)
-            self.spurious += 1
+        try:
+            while True:
+                remaining = deadline - time.perf_counter()
+                if remaining <= 0:
+                    raise _Stopped("time-limit")
+                self.solves += 1
+                pattern = self.model.solve(remaining)
+                if pattern is None:
+                    return None
+                if pattern in self.model.cut:
+                    raise _Stopped("solver returned a cut-off pattern")
+                self.model.add_cut(pattern)
+                witness = self.verifier.witness(pattern)
+                if witness is not None:
+                    return Region(pattern, witness)
+                self.spurious += 1
+        except _Stopped as stop:
+            self.stop_reason = str(stop)
+            return None
 
 
 def milp_count(network: Network, box: Box | None, *,
@@ -484,12 +498,17 @@ def milp_count(network: Network, box: Box | None, *,
 
 
 def find_missing(network: Network, box: Box | None, known_patterns: set[str], *,
-                 time_limit: float | None = None) -> tuple[str, tuple[Fraction, ...]] | None:
+                 time_limit: float | None = None,
+                 ) -> tuple[str, tuple[Fraction, ...]] | None:
     """A region whose pattern is not in ``known_patterns``: its pattern and an exactly
     verified rational point in it, or None when the MILP with a no-good cut on every
     known pattern is infeasible.  An independent floating-point check of an
     enumeration (None is the float solver's word, not a proof); raises
     :class:`ResourceLimit` when the solver gives no answer in ``time_limit`` seconds."""
+    bad = next((p for p in known_patterns
+                if len(p) != network.relu_count or set(p) - set("+-0")), None)
+    if bad is not None:
+        raise InputError(f"not a pattern of this network: {bad!r}")
     deadline = math.inf if time_limit is None else time.perf_counter() + time_limit
     search = _Search(network, box)
     for pattern in known_patterns:

@@ -42,6 +42,7 @@ from .exact import Motzkin, Row, Witness, decide, from_hint, motzkin_holds, slac
 from .lp import LPHint, MaxSlackLP
 from .network import Box, Network
 from .polyhedron import Polyhedron, Proof, RowId
+from .vertices import VertexHint, decide_with_vertices, vertex_hint
 
 PROOF_CACHE = 4  # emptiness proofs remembered per (neuron, side) within a subtree
 POINTS_CAP = 8  # known interior points carried per node
@@ -111,6 +112,7 @@ class SearchStats:
     parallel_proofs: int = 0
     box_proofs: int = 0
     reused_proofs: int = 0
+    vertex_hints: int = 0
     exact_fallbacks: int = 0
 
     def add_counts(self, counts: dict[str, int]) -> None:
@@ -350,6 +352,7 @@ class Explorer:
         stable: dict[int, str] = {}
         records = []
         saved = None
+        hint = None
         for j in range(1, layer.width):
             coeffs = p[j].tolist()
             a, c = coeffs[:-1], coeffs[-1]
@@ -363,7 +366,8 @@ class Explorer:
             position = layer.first + j
             if saved is None:
                 saved = self.lp.basis()
-            evidence, _ = self._decide(row, saved, position, side)
+                hint = vertex_hint(self._poly.rows, self.dim) if self.dim > 1 else None
+            evidence, _ = self._decide(row, saved, position, side, hint, points[0])
             if isinstance(evidence, Motzkin):
                 stable[position] = "-" if side == "+" else "+"
                 self.stats.empty += 1
@@ -377,8 +381,9 @@ class Explorer:
 
     # -- deciding one side ------------------------------------------------------
 
-    def _decide(self, row: Row, saved: object, position: int,
-                side: str) -> tuple[Witness | Motzkin, object]:
+    def _decide(self, row: Row, saved: object, position: int, side: str,
+                hint: VertexHint | None = None,
+                inside: Witness | None = None) -> tuple[Witness | Motzkin, object]:
         """Evidence for ``side`` of the neuron at ``position``, whose inequality is
         ``row``: a witness (with the LP basis to enter that child with) or Motzkin
         multipliers on the polyhedron's rows plus ``row`` (index ``len(poly)``)."""
@@ -398,6 +403,15 @@ class Explorer:
             if proof is not None:
                 self.stats.reused_proofs += 1
                 return proof, None
+        if hint is not None and inside is not None:
+            evidence = decide_with_vertices(hint, poly.rows, row, inside,
+                                            lambda w: poly.satisfied_by(row, w))
+            if evidence is not None:
+                self.stats.vertex_hints += 1
+                if isinstance(evidence, Motzkin):
+                    cached.insert(0, poly.proof_ids(evidence, position))
+                    del cached[PROOF_CACHE:]
+                return evidence, None
         self.lp.push(row)
         hint = self.lp.solve()
         self.stats.lps += 1
