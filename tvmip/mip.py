@@ -32,10 +32,11 @@ patterns are then in one-to-one correspondence ('+' : a = 1; '0' : zeta = 1;
 Trust: the MILP is solved in floating point by HiGHS.  Every pattern it reports is
 re-verified exactly: its strict system, built in integers by :mod:`tvmip.affine`,
 is decided by :func:`tvmip.exact.solve_system` (a rounded LP point checked exactly,
-else the exact simplex); refuted candidates are cut and counted as ``spurious``.  But *completeness* -- the final infeasible solve -- rests on the
-float solver and on ``MIN_MARGIN`` (absolute, in pre-activation units): a region
-whose every interior point has a smaller margin would be missed.  The MILP count is
-an independent baseline and cross-check, not a proof; tvmip's certificate is.
+else the exact simplex); refuted candidates are cut and counted as ``spurious``.
+But *completeness* -- the final infeasible solve -- rests on the float solver and
+on ``MIN_MARGIN`` (absolute, in pre-activation units): a region whose every
+interior point has a smaller margin would be missed.  The MILP count is an
+independent baseline and cross-check, not a proof; tvmip's certificate is.
 
 HiGHS is used directly through highspy's modelling API rather than through PuLP:
 the model is built once, each no-good cut is one added row, and nothing is
@@ -187,14 +188,14 @@ def _plan(network: Network, box: Box) -> list[list[_Neuron]]:
     one = (Fraction(1), Fraction(1))
     grads = [[one if c == k else _ZERO for c in range(dim)] for k in range(dim)]
     zero = Fraction(0)
-    offsets = Fraction(0)  # the current layer's output offsets lie in offsets * Z
+    offsets = zero  # the current layer's output offsets lie in offsets * Z
     plan = []
     for layer in network.layers:
-        neurons, out_values, out_grads, out_offsets = [], [], [], Fraction(0)
+        neurons, out_values, out_grads, out_offsets = [], [], [], zero
         for w, b in zip(layer.weights, layer.biases):
             pre = _bounds(w, values, b)
             grad = tuple(_bounds(w, [g[c] for g in grads], zero) for c in range(dim))
-            step = Fraction(0)
+            step = zero
             for v in w:
                 step = _gcd(step, v * offsets)
             out_offsets = _gcd(_gcd(out_offsets, step), b)
@@ -208,7 +209,7 @@ def _plan(network: Network, box: Box) -> list[list[_Neuron]]:
             elif pre[1] < 0:
                 state, out, out_grad = "-", _ZERO, [_ZERO] * dim
             else:
-                state, out = "?", (Fraction(0), pre[1])
+                state, out = "?", (zero, pre[1])
                 out_grad = [(min(lo, zero), max(hi, zero)) for lo, hi in grad]
                 vanish = all(lo <= 0 <= hi for lo, hi in grad) and (
                     b == 0 if step == 0 else (b / step).denominator == 1)
@@ -225,7 +226,6 @@ def _plan(network: Network, box: Box) -> list[list[_Neuron]]:
 
 class _Stopped(Exception):
     """A solve gave no answer: time limit, solver trouble or a violated cut."""
-
 
 
 Var = highspy.highs.highs_var

@@ -119,9 +119,11 @@ def _apply(layer: tuple, inputs: list[IntRow | None], d: int, dim: int) -> tuple
     return out, d * scale
 
 
-def strictly_positive(row: IntRow, sign: int, point: tuple[int, ...], q: int) -> bool:
-    """Whether ``sign * (row . (p/q, 1)) > 0``."""
-    return sign * (sum(a * p for a, p in zip(row, point)) + row[-1] * q) > 0
+def homogeneous(point: list[Fraction]) -> tuple[int, ...]:
+    """``(p_1, .., p_n, q)`` with ``point = p / q``: then ``row . (x, 1)`` has the sign of
+    ``sum(map(mul, row, homogeneous(x)))``."""
+    numerators, q = common_denominator(point)
+    return (*numerators, q)
 
 
 def common_denominator(values: list[Fraction]) -> tuple[tuple[int, ...], int]:

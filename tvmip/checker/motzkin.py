@@ -21,7 +21,7 @@ RowId = int | str
 
 
 def read_multipliers(value: Any, where: str,
-                     inequality: Callable[[RowId, str], Inequality]) -> list[tuple[Inequality, Fraction]]:
+                     inequality: Callable[[RowId, str], Inequality]) -> list[tuple[Inequality, Fraction | int]]:
     """Parse ``[[row id, multiplier], ...]``: distinct ids, multipliers >= 0, not all 0.
     ``inequality(row_id, place)`` resolves an id (and rejects unknown ones)."""
     if not isinstance(value, list) or not value:
@@ -38,7 +38,7 @@ def read_multipliers(value: Any, where: str,
         if row_id in seen:
             raise Rejected(f"{at}: row {row_id!r} listed twice")
         seen.add(row_id)
-        y = parse_rational(raw, f"{at}[1]")
+        y = raw if type(raw) is int else parse_rational(raw, f"{at}[1]")
         if y < 0:
             raise Rejected(f"{at}: negative multiplier {y}")
         terms.append((inequality(row_id, at), y))
@@ -47,15 +47,23 @@ def read_multipliers(value: Any, where: str,
     return terms
 
 
-def combination(terms: list[tuple[Inequality, Fraction]], dim: int) -> list[int]:
+def combination(terms: list[tuple[Inequality, Fraction | int]], dim: int) -> list[int]:
     """``sum y_i g_i`` as integer coefficients (gradient, then constant) over a
     positive common denominator: signs and zeros are exactly those of the sum."""
-    denominator = math.lcm(*(den * y.denominator for (_, den), y in terms))
+    denominator = math.lcm(*(den * _den(y) for (_, den), y in terms))
     total = [0] * (dim + 1)
     for (row, den), y in terms:
-        factor = y.numerator * (denominator // (den * y.denominator))
+        factor = _num(y) * (denominator // (den * _den(y)))
         total = [t + factor * v for t, v in zip(total, row)]
     return total
+
+
+def _num(y: Fraction | int) -> int:
+    return y if type(y) is int else y.numerator  # type: ignore[union-attr]
+
+
+def _den(y: Fraction | int) -> int:
+    return 1 if type(y) is int else y.denominator  # type: ignore[union-attr]
 
 
 def is_contradiction(total: list[int]) -> bool:

@@ -27,10 +27,11 @@ Memory is proportional to the depth of the tree, not to the number of records.
 
 from __future__ import annotations
 
+from operator import mul
 from typing import Any
 
 from .linear import LinearChecker
-from .maps import PatternMaps, common_denominator, strictly_positive
+from .maps import PatternMaps, homogeneous
 from .motzkin import Inequality, RowId, box_inequality, combination, is_contradiction, read_multipliers
 from .model import Box, Network
 from .errors import FormatError, Rejected
@@ -179,12 +180,13 @@ class TreeChecker:
             for i, v in enumerate(point):
                 if not self.box.lo[i] < v < self.box.hi[i]:
                     raise Rejected(f"{where}: witness coordinate {i} = {v} lies outside the box")
-        numerators, q = common_denominator(point)
+        x = homogeneous(point)
         for position, (row, _) in enumerate(self.maps.all_rows(pattern)):
             state = pattern[position]
             if state == "0":
                 continue
-            if not strictly_positive(row, 1 if state == "+" else -1, numerators, q):
+            value = sum(map(mul, row, x))
+            if not (value > 0 if state == "+" else value < 0):
                 raise Rejected(
                     f"{where}: the witness of region {pattern!r} violates the strict "
                     f"inequality of neuron {position} (state {state!r})"
