@@ -13,6 +13,7 @@ fallback to the LP oracle.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field
 from typing import Callable
@@ -20,7 +21,7 @@ from typing import Callable
 import flint
 import numpy as np
 
-from .exact import Motzkin, Row, Witness, motzkin_on_support, round_point
+from .exact import Motzkin, Row, Witness, round_point
 
 try:
     import cdd
@@ -28,6 +29,10 @@ except ImportError:  # the hints are an optimisation: without pycddlib, LPs deci
     cdd = None
 
 TOLERANCE = 1e-9
+MAX_BASES = 64  # subsets of a degenerate vertex's tight rows tried
+
+
+Solver = tuple[tuple[int, ...], list[list[int]], int]  # support, adjugate, determinant
 
 
 @dataclass
@@ -38,24 +43,43 @@ class VertexHint:
     vertices: np.ndarray
     rays: np.ndarray
     tight: tuple[tuple[int, ...], ...]
-    cones: dict[int, tuple[list[list[int]], int] | None] = field(default_factory=dict)
+    bases: dict[int, list[tuple[tuple[int, ...], np.ndarray]]] = field(default_factory=dict)
+    solvers: dict[tuple[int, ...], Solver | None] = field(default_factory=dict)
 
-    def cone(self, vertex: int, rows: list[Row]) -> tuple[list[list[int]], int] | None:
-        """For a simple vertex (exactly ``n`` tight rows, independent normals): the
-        adjugate and determinant of the transposed normals ``A_S^T``, so that
-        ``A_S^T y = -b`` is ``y = adj (-b) / det`` in integers.  Cached per vertex."""
-        if vertex not in self.cones:
-            support = self.tight[vertex]
-            n = len(rows[0]) - 1
-            solver = None
-            if len(support) == n:
-                matrix = flint.fmpz_mat(n, n, [rows[k][i] for i in range(n) for k in support])
-                det = int(matrix.det())
-                if det:
-                    inverse = matrix.inv()  # exact rational inverse
-                    solver = ([[int(inverse[i, j] * det) for j in range(n)] for i in range(n)], det)
-            self.cones[vertex] = solver
-        return self.cones[vertex]
+    def solver(self, vertex: int, rows: list[Row], b: np.ndarray) -> Solver | None:
+        """Exact integers to solve ``A_S^T y = -b`` for ``n`` rows ``S`` tight at the
+        vertex whose normals' cone holds ``-b`` (chosen in floats among the tight
+        rows when the vertex is degenerate): ``y = adj (-b) / det``."""
+        if vertex not in self.bases:
+            self.bases[vertex] = _bases(self.tight[vertex], rows)
+        for support, inverse in self.bases[vertex]:
+            if float(np.min(inverse @ -b)) >= -TOLERANCE * float(np.max(np.abs(b))):
+                if support not in self.solvers:
+                    self.solvers[support] = _adjugate(support, rows)
+                return self.solvers[support]
+        return None
+
+
+def _bases(tight: tuple[int, ...], rows: list[Row]) -> list[tuple[tuple[int, ...], np.ndarray]]:
+    """Every ``n``-subset of the tight rows with independent normals (at most
+    :data:`MAX_BASES`), with the float inverse of its transposed normals."""
+    n = len(rows[0]) - 1
+    found = []
+    for support in itertools.islice(itertools.combinations(tight, n), MAX_BASES):
+        matrix = np.array([rows[k][:-1] for k in support], dtype=float).T
+        if abs(np.linalg.det(matrix)) > TOLERANCE * float(np.max(np.abs(matrix))) ** n:
+            found.append((support, np.linalg.inv(matrix)))
+    return found
+
+
+def _adjugate(support: tuple[int, ...], rows: list[Row]) -> Solver | None:
+    n = len(support)
+    matrix = flint.fmpz_mat(n, n, [rows[k][i] for i in range(n) for k in support])
+    det = int(matrix.det())
+    if not det:
+        return None
+    inverse = matrix.inv()  # exact rationals; det * inverse is the integer adjugate
+    return support, [[int((inverse[i, j] * det).p) for j in range(n)] for i in range(n)], det
 
 
 def vertex_hint(rows: list[Row], dim: int) -> VertexHint | None:
@@ -87,15 +111,13 @@ def vertex_hint(rows: list[Row], dim: int) -> VertexHint | None:
 
 
 def _stable(hint: VertexHint, rows: list[Row], row: Row, vertex: int) -> Motzkin | None:
-    """The certificate that ``row`` is empty on the region, from the rows tight at the
-    vertex minimising ``b . x``: ``sum y_k a_k + |det| b = 0`` with ``y >= 0`` and
-    ``sum y_k c_k + |det| d <= 0``.  Degenerate vertices go through the general
-    exact solver."""
-    support = hint.tight[vertex]
-    solver = hint.cone(vertex, rows)
+    """The certificate that ``row`` is empty on the region, from ``n`` rows tight at
+    the vertex minimising ``b . x``: ``sum y_k a_k + |det| b = 0`` with ``y >= 0`` and
+    ``sum y_k c_k + |det| d <= 0`` (exact integers)."""
+    solver = hint.solver(vertex, rows, np.array([float(v) for v in row[:-1]]))
     if solver is None:
-        return motzkin_on_support([*rows, row], [*support, len(rows)])
-    adjugate, det = solver
+        return None
+    support, adjugate, det = solver
     sign = 1 if det > 0 else -1
     minus_b = [-v for v in row[:-1]]
     y = [sign * sum(a * v for a, v in zip(line, minus_b)) for line in adjugate]
