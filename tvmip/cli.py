@@ -111,10 +111,12 @@ def _domain_json(box: Any) -> Any:
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable result.")
 @click.option("--linear", is_flag=True, help="Also count linear regions and distinct affine "
               "maps (always on for one-input networks).")
-@click.option("--engine", "engine_name", type=click.Choice(["auto", "tree", "breakpoints"]),
+@click.option("--engine", "engine_name",
+              type=click.Choice(["auto", "tree", "breakpoints", "milp"]),
               default="auto", show_default=True,
               help="tree: LP-guided search; breakpoints: exact 1-D propagation (n0 = 1); "
-              "auto: breakpoints when n0 = 1.")
+              "auto: breakpoints when n0 = 1; milp: the MILP counting baseline (no "
+              "certificate; complete only per the float solver).")
 @click.option("--max-regions", type=click.IntRange(min=1), help="Stop after K regions (lower bound).")
 @click.option("--time-limit", type=click.FloatRange(min=0), help="Stop after S seconds (lower bound).")
 @click.option("--max-memory", type=click.FloatRange(min=1), metavar="MB",
@@ -168,7 +170,11 @@ def count(network: str | None, box_text: str | None, certificate: str | None, as
                        f"{result.distinct_maps}")
         if certificate:
             click.echo(f"certificate: {certificate}")
-        if not result.exact:
+        if engine_name == "milp":
+            complete = "complete" if result.stats.get("milp_complete") else "incomplete"
+            click.echo(f"MILP baseline: every region verified exactly; the enumeration is "
+                       f"{complete} according to the float MILP solver (not a proof)", err=True)
+        elif not result.exact:
             click.echo(f"stopped early ({result.stop_reason}): {result.open_subtrees} subtrees "
                        "left unexplored", err=True)
     if result.stop_reason == "interrupted":
@@ -214,6 +220,35 @@ def regions(network: str | None, box_text: str | None, fmt: str, output: str | N
     else:
         _check_writable(Path(output))
         atomic_write_text(Path(output), "".join(lines))
+
+
+@main.command()
+@click.argument("network", required=False)
+@click.option("--box", "box_text", metavar="LO,HI", help="Cross-check over this open box.")
+@click.option("--time-limit", type=click.FloatRange(min=0), help="Give the MILP S seconds.")
+@_guarded
+def crosscheck(network: str | None, box_text: str | None, time_limit: float | None) -> None:
+    """Enumerate with the search tree, then ask a MILP for a region it missed."""
+    from . import engine
+    from .mip import find_missing
+    from .network import parse_box
+    from .search import Region
+
+    path, net = _load(network)
+    box = parse_box(box_text, net.input_dim) if box_text else None
+    patterns: set[str] = set()
+    result = engine.count(net, box, engine="tree",
+                          on_record=lambda r: patterns.add(r.pattern) if isinstance(r, Region) else None)
+    click.echo(f"{path}: {result.activation_regions} activation regions ({result.claim}, search tree; "
+               "the certificate is the proof)")
+    missing = find_missing(net, box, patterns, time_limit=time_limit)
+    if missing is None:
+        click.echo("MIP cross-check: no missing pattern (an independent floating-point check)")
+        return
+    pattern, point = missing
+    click.echo(f"MIP cross-check: MISSING pattern {pattern} at x = ({', '.join(map(str, point))}) "
+               "(verified exactly)")
+    sys.exit(1)
 
 
 @main.command()

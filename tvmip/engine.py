@@ -27,7 +27,7 @@ from .progress import Progress
 from .search import EmptyBranch, Explorer, Frontier, Open, Record, Region, StopSearch
 
 SPLIT_TARGET = 128
-ENGINES = ("auto", "tree", "breakpoints")
+ENGINES = ("auto", "tree", "breakpoints", "milp")
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,7 +241,9 @@ def count(
 
     ``engine``: ``tree`` (the LP-guided search tree), ``breakpoints`` (exact
     breakpoint propagation, one-input networks only, which also counts linear
-    regions and distinct maps), or ``auto`` (breakpoints when n0 = 1).  With
+    regions and distinct maps), ``auto`` (breakpoints when n0 = 1), or ``milp``
+    (the MILP counting baseline of :mod:`tvmip.mip`: no certificate, and a count
+    that is exact only if the float solver is right, so claimed as a lower bound).  With
     ``certificate`` a path, the certificate is streamed there (gzip when the name
     ends in ``.gz``) and renamed into place when complete.  A limit or an
     interrupt ends a tree search early with a lower bound (open subtrees
@@ -262,6 +264,8 @@ def count(
         raise ValueError(f"unknown engine {engine!r} (known: {', '.join(ENGINES)})")
     if engine == "breakpoints" or engine == "auto" and network.input_dim == 1:
         return _count_breakpoints(network, box, certificate, on_record, theorem)
+    if engine == "milp":
+        return _count_milp(network, box, certificate, limits, on_record)
     return _count_tree(network, box, certificate, limits, progress, on_record,
                        linear or theorem is not None, theorem, workers, dask, resume)
 
@@ -317,6 +321,30 @@ def _count_breakpoints(network: Network, box: Box | None, certificate: str | Pat
         stats={"breakpoints": counts["activation_regions"] - 1},
         linear_regions=counts["linear_regions"],
         distinct_maps=counts["distinct_maps"],
+    )
+
+
+def _count_milp(network: Network, box: Box | None, certificate: str | Path | None,
+                limits: Limits, on_record: Callable[[Record], None] | None) -> CountResult:
+    """The MILP baseline (:mod:`tvmip.mip`): every region it reports is verified
+    exactly, so the count is a certified lower bound; that it is complete is only
+    the float solver's word, hence no certificate and ``exact`` False."""
+    from .mip import milp_count
+
+    if certificate is not None:
+        raise InputError("the MILP engine writes no certificate (its completeness rests on "
+                         "the float solver); use the tree engine for a proof")
+    result = milp_count(network, box, emit=on_record, time_limit=limits.time_limit)
+    return CountResult(
+        activation_regions=result.regions,
+        exact=False,
+        seconds=result.seconds,
+        network_sha256=network.sha256,
+        domain=box,
+        open_subtrees=0,
+        stop_reason=result.stop_reason,
+        stats={"milp_solves": result.solves, "milp_spurious": result.spurious,
+               "milp_complete": int(result.complete)},
     )
 
 
