@@ -42,7 +42,25 @@ _API = {
 }
 _RENAMED = {"check": "check_file"}
 
-__all__ = sorted(_API)
+__all__ = [
+    "Box",
+    "CountResult",
+    "InputError",
+    "Layer",
+    "Limits",
+    "Network",
+    "RegionInfo",
+    "TvmipError",
+    "Verdict",
+    "check",
+    "count",
+    "evaluate",
+    "load_network",
+    "network_from_dict",
+    "parse_box",
+    "regions",
+    "save_network",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -16,7 +16,7 @@ import io
 import os
 import tempfile
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, cast
 
 from . import __version__
 from .checker.rationals import dumps, format_rational
@@ -46,7 +46,7 @@ def record_line(record: Record) -> str:
     raise TypeError(f"not a certificate record: {record!r}")
 
 
-def evidence_line(item: "Facet | NoFacet") -> str:
+def evidence_line(item: Facet | NoFacet) -> str:
     """One linear-region evidence record (after the tree's records)."""
     from .linear import Facet
 
@@ -108,12 +108,9 @@ class AtomicFile:
         fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=directory)
         self._temp = Path(temp)
         self._raw = os.fdopen(fd, "wb")
-        self._gzip = None
-        binary: IO[bytes] = self._raw
-        if path.name.endswith(".gz"):
-            self._gzip = gzip.GzipFile(filename="", mode="wb", fileobj=self._raw, mtime=0,
-                                       compresslevel=6)
-            binary = self._gzip
+        self._gzip = gzip.GzipFile(filename="", mode="wb", fileobj=self._raw, mtime=0,
+                                   compresslevel=6) if path.name.endswith(".gz") else None
+        binary = cast(IO[bytes], self._gzip or self._raw)
         self.text = io.TextIOWrapper(binary, encoding="utf-8", newline="\n")
 
     def write(self, text: str) -> None:

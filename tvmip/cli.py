@@ -12,8 +12,9 @@ import json
 import os
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 
@@ -207,7 +208,8 @@ def regions(network: str | None, box_text: str | None, fmt: str, output: str | N
     and linear-region id, all exact."""
     from .certificate import atomic_write_text
     from .network import parse_box
-    from .regions import regions as listing, to_csv, to_jsonl
+    from .regions import regions as listing
+    from .regions import to_csv, to_jsonl
 
     _, net = _load(network)
     box = parse_box(box_text, net.input_dim) if box_text else None
@@ -230,12 +232,13 @@ def regions(network: str | None, box_text: str | None, fmt: str, output: str | N
 def crosscheck(network: str | None, box_text: str | None, time_limit: float | None) -> None:
     """Enumerate with the search tree, then ask a MILP for a region it missed."""
     from . import engine
-    from .mip import find_missing
+    from .mip import find_missing, milp_box
     from .network import parse_box
     from .search import Region
 
     path, net = _load(network)
     box = parse_box(box_text, net.input_dim) if box_text else None
+    milp_box(net, box)  # fails fast when the MILP cannot work over this domain
     patterns: set[str] = set()
     result = engine.count(net, box, engine="tree",
                           on_record=lambda r: patterns.add(r.pattern) if isinstance(r, Region) else None)
@@ -384,7 +387,8 @@ def prove(directory: str) -> None:
 def plot(network: str | None, output: str, box_text: str | None, plane_text: str | None) -> None:
     """Draw the exact region map (n0 = 2, or a 2-D slice) or the graph of f (n0 = 1)."""
     from .network import parse_box
-    from .plot import parse_plane, plot as draw
+    from .plot import parse_plane
+    from .plot import plot as draw
 
     path, net = _load(network)
     plane = parse_plane(plane_text, net.input_dim) if plane_text else None

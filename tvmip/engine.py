@@ -15,10 +15,11 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from .certificate import AtomicFile, end_line, evidence_line, header_line, record_line
 from .errors import InputError, InternalError
@@ -183,11 +184,7 @@ def split_top(explorer: Explorer, run: _Run, target: int = SPLIT_TARGET) -> list
     step = 1
     while frontier and len(frontier) < target and run.stop_reason is None:
         grown: list[Record] = []
-
-        def collect(record: Record) -> None:
-            run.observe(record)
-            grown.append(record)
-
+        collect = _collector(run, grown)
         expanded = 0
         try:
             for node in frontier:
@@ -201,7 +198,15 @@ def split_top(explorer: Explorer, run: _Run, target: int = SPLIT_TARGET) -> list
         if len(new_frontier) < 2 * len(frontier):
             step *= 2
         frontier = new_frontier
-    return sorted(done + frontier, key=record_key)
+    return sorted([*done, *frontier], key=record_key)
+
+
+def _collector(run: _Run, into: list[Record]) -> Callable[[Record], None]:
+    def collect(record: Record) -> None:
+        run.observe(record)
+        into.append(record)
+
+    return collect
 
 
 @contextmanager
@@ -340,7 +345,7 @@ def _count_milp(network: Network, box: Box | None, certificate: str | Path | Non
         exact=False,
         seconds=result.seconds,
         network_sha256=network.sha256,
-        domain=box,
+        domain=result.box,
         open_subtrees=0,
         stop_reason=result.stop_reason,
         stats={"milp_solves": result.solves, "milp_spurious": result.spurious,
@@ -358,7 +363,7 @@ def _count_tree(network: Network, box: Box | None, certificate: str | Path | Non
     explorer = Explorer(network, box)
     out = AtomicFile(Path(certificate)) if certificate is not None else None
     bar = Progress(progress)
-    regions: list[Region] = []
+    regions: list[Record] = []
     keep = _tee(regions.append, on_record) if linear else on_record
     run = _Run(limits, out, bar, keep)
     stream = _Stream(run, limits.max_regions)

@@ -17,9 +17,10 @@ evidence and nothing is ever accepted on a tolerance.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import TYPE_CHECKING
 
 import flint
 import numpy as np
@@ -35,6 +36,13 @@ MAX_BITS = 12_000
 """Largest integer (in bits, about 3,600 digits) tvmip lets into evidence; the
 checker reads integers of up to 4,000 digits.  Beyond it a run stops with a
 resource-limit error (exit 3) naming the region, instead of crawling on."""
+
+
+def float_row(row: Sequence[int]) -> list[float]:
+    """The row scaled by its largest entry, in floats (a hint: no overflow, however
+    large the integers; entries too small relative to the largest become 0)."""
+    size = max(abs(v) for v in row) or 1
+    return [v / size for v in row]
 
 
 def check_size(values: Sequence[int], what: str) -> None:
@@ -101,7 +109,7 @@ def round_point(x: np.ndarray, slack: float) -> list[Witness]:
         bits = max(0, math.ceil(math.log2(2 * math.sqrt(len(x)) / slack)) + 1)
         if bits <= 60:
             q = 1 << bits
-            candidates.append(Witness(tuple(int(round(v * q)) for v in x), q))
+            candidates.append(Witness(tuple(round(v * q) for v in x), q))
     if np.all(np.isfinite(x)):
         fracs = [Fraction(float(v)) for v in x]
         q = math.lcm(*(f.denominator for f in fracs))
@@ -109,7 +117,7 @@ def round_point(x: np.ndarray, slack: float) -> list[Witness]:
     return candidates
 
 
-def from_hint(rows: Sequence[Row], hint: "LPHint", contains: Callable[[Witness], bool]) -> Witness | Motzkin | None:
+def from_hint(rows: Sequence[Row], hint: LPHint, contains: Callable[[Witness], bool]) -> Witness | Motzkin | None:
     """Exact evidence from an LP hint: a rounded point that ``contains`` accepts, or
     Motzkin multipliers solved exactly on the support of the duals; None if both fail."""
     if hint.optimal and hint.t > 0:
@@ -123,7 +131,7 @@ def from_hint(rows: Sequence[Row], hint: "LPHint", contains: Callable[[Witness],
     return None
 
 
-def solve_system(rows: Sequence[Row], lp: "MaxSlackLP") -> Witness | Motzkin:
+def solve_system(rows: Sequence[Row], lp: MaxSlackLP) -> Witness | Motzkin:
     """Decide ``a . x < c`` (all rows) exactly: the LP's hint first, exactly checked,
     then :func:`decide`.  Rows may have a zero gradient (then they are constants)."""
     n = len(rows[0]) - 1 if rows else lp.dim

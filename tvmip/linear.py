@@ -21,21 +21,28 @@ then a facet whose two sides have equal maps, and no edge can be missing.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Sequence, Union
 
 import networkx as nx
 import numpy as np
 
-from .affine import ScaledLayer, input_map, layer_output, pre_activations, scale_layer, scale_network
+from .affine import (
+    ScaledLayer,
+    input_map,
+    layer_output,
+    pre_activations,
+    scale_layer,
+    scale_network,
+)
 from .errors import InternalError
 from .exact import Motzkin, Row, Witness, solve_system
 from .lp import MaxSlackLP
 from .network import Box, Network
+from .polyhedron import RowId
 from .search import Region
 
-RowId = Union[int, str]
 AffineMap = tuple[tuple[Fraction, ...], ...]  # per output: gradient..., offset
 
 
@@ -62,7 +69,7 @@ class NoFacet:
     mu: Fraction
 
 
-Evidence = Union[Facet, NoFacet]
+Evidence = Facet | NoFacet
 
 
 @dataclass(frozen=True)
@@ -152,7 +159,9 @@ class Gluer:
                       geometry: _Geometry) -> tuple[list[Row], list[RowId], list[int]]:
         """The region's strict inequalities ``a . x < c`` (neurons, then box faces), with
         their ids and the factor from each row's slack to the true-scale ``g(x) > 0``."""
-        rows, ids, scales = [], [], []
+        rows: list[Row] = []
+        ids: list[RowId] = []
+        scales: list[int] = []
         for position, ((*a, c), s) in geometry.rows.items():
             state = pattern[position]
             if state == "0":
@@ -299,13 +308,13 @@ def _interval(rows: list[Row]) -> Witness | Motzkin:
     if lower is not None and upper is not None and lower[0] * upper[1] >= upper[0] * lower[1]:
         i, j = lower[2], upper[2]
         return Motzkin((i, j), (rows[j][0], -rows[i][0]))
-    if lower is None and upper is None:
-        return Witness((0,), 1)
-    if lower is None:
+    if lower is not None and upper is not None:
+        return Witness((lower[0] * upper[1] + upper[0] * lower[1],), 2 * lower[1] * upper[1])
+    if upper is not None:
         return Witness((upper[0] - upper[1],), upper[1])
-    if upper is None:
+    if lower is not None:
         return Witness((lower[0] + lower[1],), lower[1])
-    return Witness((lower[0] * upper[1] + upper[0] * lower[1],), 2 * lower[1] * upper[1])
+    return Witness((0,), 1)
 
 
 def _constants(rows: list[Row]) -> Witness | Motzkin:

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 import highspy
 import numpy as np
 
+from .exact import float_row
+
 _INF = highspy.kHighsInf
 
 
@@ -37,7 +39,7 @@ class LPHint:
     optimal: bool
 
 
-def _silent_highs() -> highspy.Highs:
+def silent_highs() -> highspy.Highs:
     """A ``Highs`` object whose start-up banner does not reach our stdout."""
     stdout = os.dup(1)
     try:
@@ -62,7 +64,7 @@ class MaxSlackLP:
 
     def __init__(self, dim: int) -> None:
         self.dim = dim
-        self._highs = _silent_highs()
+        self._highs = silent_highs()
         self._index = np.arange(dim + 1, dtype=np.int32)
         self.solves = 0
         self.reset()
@@ -80,11 +82,17 @@ class MaxSlackLP:
         self.rows = 0
 
     def push(self, row: tuple[int, ...]) -> None:
-        """Add ``a . x + t <= c`` for the row ``(a, c)`` (a != 0), scaled to unit 2-norm."""
-        a = [float(v) for v in row[:-1]]
+        """Add ``a . x + t <= c`` for the row ``(a, c)`` scaled to unit 2-norm.  A row
+        whose gradient vanishes in floating point (entries beyond the float range)
+        is added as an empty row: the LP then ignores it and exact checks catch it."""
+        *a, c = float_row(row)
         norm = math.hypot(*a)
-        values = np.array([*(v / norm for v in a), 1.0])
-        self._highs.addRow(-_INF, float(row[-1]) / norm, self.dim + 1, self._index, values)
+        if norm > 0:
+            values = np.array([*(v / norm for v in a), 1.0])
+            upper = c / norm
+        else:
+            values, upper = np.zeros(self.dim + 1), _INF
+        self._highs.addRow(-_INF, upper, self.dim + 1, self._index, values)
         self.rows += 1
 
     def pop(self) -> None:

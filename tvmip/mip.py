@@ -61,7 +61,7 @@ import numpy as np
 from .affine import input_map, layer_output, pre_activations, scale_network
 from .errors import InputError, ResourceLimit
 from .exact import Row, Witness, solve_system
-from .lp import MaxSlackLP, _silent_highs
+from .lp import MaxSlackLP, silent_highs
 from .network import RELU, Box, Network
 from .search import Region
 
@@ -237,7 +237,7 @@ class _Model:
 
     def __init__(self, network: Network, box: Box) -> None:
         plan = _plan(network, box)
-        h = _silent_highs()
+        h = silent_highs()
         for option, value in (("presolve", "on"),
                               ("mip_feasibility_tolerance", TOLERANCE),
                               ("primal_feasibility_tolerance", TOLERANCE)):

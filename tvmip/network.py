@@ -10,11 +10,13 @@ what only the producer needs: reading files with errors that name them, the
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from fractions import Fraction
 from importlib import resources
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
+from .checker.errors import FormatError
 from .checker.model import (
     IDENTITY,
     RELU,
@@ -24,7 +26,6 @@ from .checker.model import (
     box_from_json,
     network_from_json,
 )
-from .checker.errors import FormatError
 from .checker.rationals import loads, parse_rational
 from .errors import InputError
 

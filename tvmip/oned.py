@@ -22,9 +22,9 @@ that order is then verified exactly (and re-sorted exactly where it fails).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Iterator
 
 import numpy as np
 
@@ -107,7 +107,7 @@ def propagate(network: Network, box: Box | None = None) -> Partition:
     g = np.ones((1, 1), dtype=np.int64)
     h = np.zeros((1, 1), dtype=np.int64)
     d = 1
-    all_states = []
+    all_states: list[np.ndarray] = []
     for layer in layers:
         pa, pc, s = _pre_activations(layer, g, h, d)
         if layer.relu:
@@ -195,10 +195,10 @@ def _split(pa: np.ndarray, pc: np.ndarray, bn: np.ndarray, bd: np.ndarray,
         rank[ii, jj] = group - first_group[ii]
         cuts = first_group[1:] - first_group[:-1]
         keep = unique_start.astype(bool)
-        fresh_n, fresh_d, fresh_parent = new_zn[keep], new_zd[keep], ii[keep]
+        fresh_n, fresh_d = new_zn[keep], new_zd[keep]
     else:
         cuts = np.zeros(count, dtype=np.int64)
-        fresh_n = fresh_d = fresh_parent = np.zeros(0, dtype=np.int64)
+        fresh_n = fresh_d = np.zeros(0, dtype=np.int64)
     pieces = cuts + 1
     parent = np.repeat(np.arange(count), pieces)
     local = np.arange(len(parent)) - np.repeat(np.cumsum(pieces) - pieces, pieces)
@@ -236,7 +236,10 @@ def _sorted_zeros(parent: np.ndarray, zn: np.ndarray, zd: np.ndarray) -> tuple[n
 
     Floats give the order; consecutive zeros of one interval are then compared
     exactly, and if any pair is out of order everything is sorted exactly."""
-    approx = zn.astype(float) / zd.astype(float)
+    try:
+        approx = np.array([n / d for n, d in zip(zn.tolist(), zd.tolist())], dtype=float)
+    except OverflowError:  # a zero beyond the float range: order everything exactly
+        approx = np.zeros(len(zn))
     order = np.lexsort((approx, parent))
     p, n, d = parent[order], zn[order], zd[order]
     same = p[1:] == p[:-1]
@@ -258,8 +261,8 @@ def _fraction_texts(num: np.ndarray, den: int | np.ndarray) -> list[str]:
         den = np.full(num.shape, den, dtype=object if num.dtype == object or den >= INT64_SAFE
                       else np.int64)
     common = np.gcd(num, den)
-    num, den = (num // common).tolist(), (den // common).tolist()
-    return [str(n) if d == 1 else f'"{n}/{d}"' for n, d in zip(num, den)]
+    numerators, denominators = (num // common).tolist(), (den // common).tolist()
+    return [str(n) if d == 1 else f'"{n}/{d}"' for n, d in zip(numerators, denominators)]
 
 
 def certificate_lines(partition: Partition) -> Iterator[str]:

@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import multiprocessing
 import signal
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from .errors import TvmipError
 from .network import Box, Network
@@ -40,7 +41,7 @@ class LocalRunner:
     def __init__(self, explorer: Explorer) -> None:
         self.explorer = explorer
 
-    def execute(self, plan: list[Record], run: "_Run", stream: "_Stream",
+    def execute(self, plan: list[Record], run: _Run, stream: _Stream,
                 done: dict[str, list[Record]]) -> None:
         for item in plan:
             if not isinstance(item, Frontier):
@@ -115,7 +116,7 @@ class PoolRunner:
         methods = multiprocessing.get_all_start_methods()
         self.context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
 
-    def execute(self, plan: list[Record], run: "_Run", stream: "_Stream",
+    def execute(self, plan: list[Record], run: _Run, stream: _Stream,
                 done: dict[str, list[Record]]) -> None:
         stop = self.context.Event()
         results: dict[str, list[Record]] = dict(done)
@@ -134,7 +135,7 @@ class PoolRunner:
                 for record in results.get(item.prefix, [Open(item.prefix)]):
                     stream.feed(record)
 
-    def _collect(self, plan: list[Record], results: dict[str, list[Record]], run: "_Run",
+    def _collect(self, plan: list[Record], results: dict[str, list[Record]], run: _Run,
                  stop: Any) -> None:
         """Run every subtree without a result yet, in plan order, a few per worker at a
         time; stop submitting once a stop is asked for or the region limit is covered."""
@@ -187,7 +188,7 @@ def _covered(plan: list[Record], results: dict[str, list[Record]], limit: int | 
     return False
 
 
-def _should_stop(run: "_Run") -> bool:
+def _should_stop(run: _Run) -> bool:
     """A signal or the time limit, checked by the parent while it waits."""
     try:
         run.check()
@@ -223,7 +224,7 @@ class DaskRunner:
         self.address = address
         self.workers = max(workers, 1)
 
-    def execute(self, plan: list[Record], run: "_Run", stream: "_Stream",
+    def execute(self, plan: list[Record], run: _Run, stream: _Stream,
                 done: dict[str, list[Record]]) -> None:
         try:
             from dask.distributed import Client, LocalCluster
@@ -246,7 +247,7 @@ class DaskRunner:
             if cluster is not None:
                 cluster.close()
 
-    def _run(self, client: Any, plan: list[Record], run: "_Run", stream: "_Stream",
+    def _run(self, client: Any, plan: list[Record], run: _Run, stream: _Stream,
              done: dict[str, list[Record]]) -> None:
         from dask.distributed import wait as dask_wait
 
@@ -259,7 +260,11 @@ class DaskRunner:
         pending = set(futures.values())
         while pending and not _should_stop(run) \
                 and not _covered(plan, results, run.limits.max_regions):
-            finished = dask_wait(pending, timeout=POLL_SECONDS, return_when="FIRST_COMPLETED").done
+            try:
+                finished = dask_wait(pending, timeout=POLL_SECONDS,
+                                     return_when="FIRST_COMPLETED").done
+            except TimeoutError:  # nothing finished within the poll interval
+                continue
             for prefix, future in futures.items():
                 if future in finished:
                     if future.status == "error":

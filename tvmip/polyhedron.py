@@ -15,14 +15,13 @@ proof found at another node.
 from __future__ import annotations
 
 import math
-from typing import Union
 
 import numpy as np
 
 from .exact import INT64_SAFE, Motzkin, Row, Witness, slack
 from .lp import MaxSlackLP
 
-RowId = Union[int, str]
+RowId = int | str
 Proof = tuple[tuple[RowId, ...], tuple[int, ...]]  # row ids and integer multipliers
 
 

@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import time
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from .certificate import AtomicFile, atomic_write_text, end_line, header_line
 from .checker.rationals import format_rational
@@ -193,8 +194,8 @@ def readme(done: list[Certified]) -> str:
         "a lower bound on linear regions (`>=`).  *Widths*: hidden layers, `i` = identity.",
         "Times are single runs on the machine that regenerated the table.",
         "",
-        "| certificate | kind | n0 | width | depth | widths | ternary | bound | linear regions "
-        "| activation regions | ratio | evidence | time |",
+        ("| certificate | kind | n0 | width | depth | widths | ternary | bound | linear regions "
+         "| activation regions | ratio | evidence | time |"),
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
         *(_row(item) for item in done),
         "",

@@ -11,9 +11,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Iterator
 
 from .checker.rationals import format_rational
 from .network import Box, Network
@@ -51,7 +51,7 @@ def regions(network: Network, box: Box | None = None, *, engine: str = "auto",
     ``glue`` False the (costlier) linear-region ids are left out (None)."""
     from . import oned
     from .engine import count
-    from .linear import Gluer
+    from .linear import AffineMap, Gluer
     from .search import Region
 
     if engine == "breakpoints" or engine == "auto" and network.input_dim == 1:
@@ -71,16 +71,18 @@ def regions(network: Network, box: Box | None = None, *, engine: str = "auto",
     count(network, box, engine="tree",
           on_record=lambda r: found.append(r) if isinstance(r, Region) else None)
     gluer = Gluer(network, box)
+    maps: tuple[AffineMap, ...]
+    components: tuple[int | None, ...]
     if glue:
         structure = gluer.glue(found)
-        maps, component = structure.maps, structure.component
+        maps, components = structure.maps, structure.component
     else:
-        maps, component = tuple(gluer.output_map(r.pattern) for r in found), (None,) * len(found)
+        maps, components = tuple(gluer.output_map(r.pattern) for r in found), (None,) * len(found)
     for i, region in enumerate(found):
         affine = maps[i]
         yield RegionInfo(i, region.pattern, region.witness,
                          tuple(row[:-1] for row in affine), tuple(row[-1] for row in affine),
-                         component[i])
+                         components[i])
 
 
 def to_jsonl(records: Iterator[RegionInfo]) -> Iterator[str]:

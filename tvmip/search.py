@@ -29,10 +29,11 @@ a subtree's evidence depends only on its root, whichever process computes it.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
-from contextlib import contextmanager
-from typing import Callable, Iterator, Union
+from typing import Any
 
 import numpy as np
 
@@ -92,7 +93,7 @@ class Open:
     prefix: str
 
 
-Record = Union[Region, EmptyBranch, Frontier, Open]
+Record = Region | EmptyBranch | Frontier | Open
 Emit = Callable[[Record], None]
 
 
@@ -296,8 +297,8 @@ class Explorer:
                 a: list[int], c: int) -> None:
         """Both sides of a non-constant neuron: each gets a witness or a proof."""
         position = self.layers[index].first + j
-        outcomes = []
-        saved = None
+        outcomes: list[tuple[str, Row, int, Witness | Motzkin, Any]] = []
+        saved: Any = None  # the LP basis at this node, taken before its first LP
         with self._guard():
             for side in "+-":
                 row, g = _side_row(a, c, side)
@@ -381,9 +382,9 @@ class Explorer:
 
     # -- deciding one side ------------------------------------------------------
 
-    def _decide(self, row: Row, saved: object, position: int, side: str,
+    def _decide(self, row: Row, saved: Any, position: int, side: str,
                 hint: VertexHint | None = None,
-                inside: Witness | None = None) -> tuple[Witness | Motzkin, object]:
+                inside: Witness | None = None) -> tuple[Witness | Motzkin, Any]:
         """Evidence for ``side`` of the neuron at ``position``, whose inequality is
         ``row``: a witness (with the LP basis to enter that child with) or Motzkin
         multipliers on the polyhedron's rows plus ``row`` (index ``len(poly)``)."""
@@ -413,9 +414,9 @@ class Explorer:
                     del cached[PROOF_CACHE:]
                 return evidence, None
         self.lp.push(row)
-        hint = self.lp.solve()
+        answer = self.lp.solve()
         self.stats.lps += 1
-        evidence = self._evidence(row, hint)
+        evidence = self._evidence(row, answer)
         child_basis = self.lp.basis() if isinstance(evidence, Witness) else None
         self.lp.pop()
         self.lp.restore(saved)

@@ -15,18 +15,18 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import flint
 import numpy as np
 
-from .exact import Motzkin, Row, Witness, round_point
+from .exact import Motzkin, Row, Witness, float_row, round_point
 
 try:
     import cdd
 except ImportError:  # the hints are an optimisation: without pycddlib, LPs decide
-    cdd = None
+    cdd = None  # type: ignore[assignment]
 
 TOLERANCE = 1e-9
 MAX_BASES = 64  # subsets of a degenerate vertex's tight rows tried
@@ -89,8 +89,8 @@ def vertex_hint(rows: list[Row], dim: int) -> VertexHint | None:
         return None
     scaled = []
     for row in rows:
-        size = max(abs(v) for v in row) or 1
-        scaled.append([row[-1] / size, *(-v / size for v in row[:-1])])
+        *a, c = float_row(row)
+        scaled.append([c, *(-v for v in a)])
     try:
         polyhedron = cdd.polyhedron_from_matrix(
             cdd.matrix_from_array(scaled, rep_type=cdd.RepType.INEQUALITY))
@@ -104,7 +104,7 @@ def vertex_hint(rows: list[Row], dim: int) -> VertexHint | None:
     is_vertex = array[:, 0] > 0.5
     vertices = array[is_vertex, 1:]
     rays = np.vstack([array[~is_vertex, 1:], -array[lines & ~is_vertex, 1:]])
-    tight = tuple(tuple(sorted(incidence[i])) for i in np.flatnonzero(is_vertex))
+    tight = tuple(tuple(sorted(incidence[int(i)])) for i in np.flatnonzero(is_vertex))
     if not len(vertices) or not np.all(np.isfinite(array)):
         return None
     return VertexHint(vertices, rays, tight)
@@ -114,7 +114,7 @@ def _stable(hint: VertexHint, rows: list[Row], row: Row, vertex: int) -> Motzkin
     """The certificate that ``row`` is empty on the region, from ``n`` rows tight at
     the vertex minimising ``b . x``: ``sum y_k a_k + |det| b = 0`` with ``y >= 0`` and
     ``sum y_k c_k + |det| d <= 0`` (exact integers)."""
-    solver = hint.solver(vertex, rows, np.array([float(v) for v in row[:-1]]))
+    solver = hint.solver(vertex, rows, np.array(float_row(row)[:-1]))
     if solver is None:
         return None
     support, adjugate, det = solver
@@ -141,8 +141,8 @@ def decide_with_vertices(hint: VertexHint, rows: list[Row], row: Row, inside: Wi
     minimising ``b . x`` support the certificate.  Otherwise a point between
     ``inside`` and a vertex beyond the hyperplane (or along such a ray) is the
     candidate witness."""
-    b = np.array([float(v) for v in row[:-1]])
-    d = float(row[-1])
+    *gradient, d = float_row(row)
+    b = np.array(gradient)
     tolerance = TOLERANCE * max(float(np.max(np.abs(b))), abs(d), 1.0)
     slack = d - hint.vertices @ b  # > 0: the vertex lies on the wanted side
     gain = -(hint.rays @ b) if len(hint.rays) else np.zeros(1)  # > 0: a ray leads there
@@ -157,9 +157,10 @@ def decide_with_vertices(hint: VertexHint, rows: list[Row], row: Row, inside: Wi
         candidate = start + 2 * below / float(gain[k]) * hint.rays[k]
     else:
         return _stable(hint, rows, row, best)
-    system = np.array([*rows, row], dtype=float)
+    system = np.array([float_row(r) for r in (*rows, row)])
     norms = np.linalg.norm(system[:, :-1], axis=1)
-    margin = float(np.min((system[:, -1] - system[:, :-1] @ candidate) / norms))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        margin = float(np.min((system[:, -1] - system[:, :-1] @ candidate) / norms))
     if not margin > 0:
         return None
     for w in round_point(candidate, margin):

@@ -22,11 +22,10 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any
 
+from .errors import FormatError, Rejected
 from .maps import PatternMaps
 from .model import Box, Network
-from .errors import FormatError
 from .rationals import parse_rational
-from .errors import Rejected
 from .tree import STATES
 
 Map = tuple[tuple[Fraction, Fraction], ...]

@@ -30,10 +30,17 @@ from typing import Any
 from .errors import FormatError, Rejected
 from .maps import PatternMaps, common_denominator
 from .model import Box
-from .motzkin import Inequality, RowId, box_inequality, combination, is_contradiction, read_multipliers
+from .motzkin import (
+    Inequality,
+    RowId,
+    box_inequality,
+    combination,
+    is_contradiction,
+    read_multipliers,
+)
 from .rationals import parse_rational
 
-Map = tuple[tuple[int, ...], ...]
+Map = tuple[tuple[Fraction, ...], ...]
 
 
 def hyperplane(row: tuple[int, ...]) -> tuple[int, ...]:

@@ -79,7 +79,7 @@ class PatternMaps:
     def all_rows(self, pattern: str) -> list[tuple[IntRow, int]]:
         """The pre-activation row and denominator of every ReLU neuron on ``pattern``'s
         region, in pattern order (for a full pattern)."""
-        out = []
+        out: list[tuple[IntRow, int]] = []
         for index, layer in enumerate(self.layers):
             if layer[3]:
                 rows, s = self.layer_rows(index, pattern)

@@ -113,7 +113,8 @@ def json_type(value: Any) -> str:
         return "a boolean"
     if isinstance(value, (int, DecimalText)):
         return f"the number {value}"
-    return {str: "a string", list: "a list", dict: "an object"}.get(type(value), type(value).__name__)
+    names = {"str": "a string", "list": "a list", "dict": "an object"}
+    return names.get(type(value).__name__, type(value).__name__)
 
 
 def _expect(value: Any, kind: type, where: str, what: str) -> Any:

@@ -9,11 +9,12 @@ inequalities ``g_i(x) > 0`` prove that no point satisfies them all when
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from fractions import Fraction
-from typing import Any, Callable
+from typing import Any
 
-from .model import Box
 from .errors import FormatError, Rejected
+from .model import Box
 from .rationals import parse_rational
 
 Inequality = tuple[tuple[int, ...], int]  # integer row over its positive denominator

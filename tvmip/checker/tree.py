@@ -30,11 +30,18 @@ from __future__ import annotations
 from operator import mul
 from typing import Any
 
+from .errors import FormatError, Rejected
 from .linear import LinearChecker
 from .maps import PatternMaps, homogeneous
-from .motzkin import Inequality, RowId, box_inequality, combination, is_contradiction, read_multipliers
 from .model import Box, Network
-from .errors import FormatError, Rejected
+from .motzkin import (
+    Inequality,
+    RowId,
+    box_inequality,
+    combination,
+    is_contradiction,
+    read_multipliers,
+)
 from .rationals import parse_rational
 
 STATES = frozenset("+-0")

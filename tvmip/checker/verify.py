@@ -25,24 +25,37 @@ from __future__ import annotations
 
 import gzip
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Iterator
+from typing import IO, Any, Protocol
 
-from .model import Network, box_from_json, network_from_json
-from .errors import FormatError
-from .rationals import loads
 from .bounds import THEOREMS
 from .breakpoints import BreakpointChecker
-from .errors import Rejected
+from .errors import FormatError, Rejected
+from .model import Box, Network, box_from_json, network_from_json
+from .rationals import loads
 from .tree import TreeChecker
 from .witnesses import WitnessChecker
 
 CERTIFICATE_FORMAT = "tvmip-certificate/1"
 HEADER_KEYS = {"format", "tool", "kind", "network", "network_sha256", "domain", "claims"}
+class RecordChecker(Protocol):
+    """What a certificate kind's checker does with its records."""
+
+    def __init__(self, network: Network, box: Box | None, claims: list[str]) -> None: ...
+
+    def feed(self, record: Any, where: str) -> None: ...
+
+    def finish(self) -> None: ...
+
+    def verified(self) -> dict[str, tuple[int, bool]]: ...
+
+
 COUNTS = ("activation_regions", "linear_regions", "distinct_maps")
 CLAIMS = (*COUNTS, "theorem")
-KINDS = {"tree": TreeChecker, "breakpoints": BreakpointChecker, "witnesses": WitnessChecker}
+KINDS: dict[str, type[RecordChecker]] = {
+    "tree": TreeChecker, "breakpoints": BreakpointChecker, "witnesses": WitnessChecker}
 THEOREM_KEYS = {"name", "n0", "width", "depth", "bound", "ternary"}
 CLAIM_WORDS = {"activation_regions": "activation regions", "linear_regions": "linear regions",
                "distinct_maps": "distinct affine maps"}
@@ -88,7 +101,8 @@ class _Budget:
             raise FormatError("", f"gzip stream expands beyond {self.limit} bytes (a gzip bomb?)")
 
 
-def _lines(handle: BinaryIO, budget: _Budget | None) -> Iterator[tuple[int, bytes]]:
+def _lines(handle: IO[bytes] | gzip.GzipFile,
+           budget: _Budget | None) -> Iterator[tuple[int, bytes]]:
     number = 0
     while True:
         line = handle.readline(MAX_LINE + 1)
@@ -99,8 +113,9 @@ def _lines(handle: BinaryIO, budget: _Budget | None) -> Iterator[tuple[int, byte
             budget.spend(len(line))
         if len(line) > MAX_LINE:
             raise FormatError(f"line {number}", f"longer than {MAX_LINE} bytes")
-        if line.strip():
-            yield number, line
+        if not line.strip():
+            raise FormatError(f"line {number}", "blank line (certificates have none)")
+        yield number, line
 
 
 def check_file(path: str | Path, expected_sha256: str | None = None) -> Verdict:
@@ -142,10 +157,11 @@ def _check_stream(lines: Iterator[tuple[int, bytes]], expected_sha256: str | Non
     if set(header) != HEADER_KEYS:
         raise FormatError("line 1", f"header keys must be {sorted(HEADER_KEYS)}")
     kind = header["kind"]
-    if kind not in KINDS:
+    if not isinstance(kind, str) or kind not in KINDS:
         raise FormatError("line 1.kind", f"unknown certificate kind {kind!r}")
     declared = header["claims"]
-    if not isinstance(declared, list) or "activation_regions" not in declared \
+    if not isinstance(declared, list) or not all(isinstance(c, str) for c in declared) \
+            or "activation_regions" not in declared \
             or not set(declared) <= set(CLAIMS) or len(set(declared)) != len(declared):
         raise FormatError("line 1.claims", f"expected a list of claims among {list(CLAIMS)}, "
                           "including 'activation_regions'")
@@ -187,7 +203,8 @@ def _end_record(record: dict[str, Any], where: str, declared: list[str]) -> dict
         at = f"{where}.end.claims.{name}"
         _expect_object(claim, at)
         if name == "theorem":
-            if set(claim) != THEOREM_KEYS or not isinstance(claim["ternary"], bool) or not all(
+            if set(claim) != THEOREM_KEYS or not isinstance(claim["ternary"], bool) \
+                    or not isinstance(claim["name"], str) or not all(
                     isinstance(claim[k], int) and not isinstance(claim[k], bool)
                     for k in ("n0", "width", "depth", "bound")):
                 raise FormatError(at, "expected {name, n0, width, depth, bound (integers), "

@@ -1,0 +1,228 @@
+"""tvmip benchmarks: speed and scale, measured side by side in one run.
+
+    python bench/run.py            # everything (about 10-20 minutes on 2 cores)
+    python bench/run.py --quick    # smaller instances, one repetition
+
+Prints a report and appends it to bench/RESULTS.md with the machine it ran on.
+Each measurement runs in a fresh child process (so peak memory is its own) and
+is repeated; the report quotes medians, and ratios of medians measured in this
+run.  Timed figures depend on the machine's load, which the report records.
+
+Instances are generated here, deterministically: tvmip's ternary constructions
+(`tvmip construct`) and random ternary networks from fixed seeds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+from fractions import Fraction
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "RESULTS.md"
+
+# The child: one count (or check) of one instance, reporting time, counts and memory.
+CHILD = r"""
+import json, resource, sys, time
+import tvmip
+from tvmip.engine import Limits
+job = json.loads(sys.argv[1])
+if job["what"] == "check":
+    start = time.perf_counter()
+    verdict = tvmip.check(job["certificate"])
+    out = {"seconds": time.perf_counter() - start, "regions": verdict.activation_regions,
+           "valid": verdict.valid}
+elif job["what"] == "milp":
+    from tvmip.mip import milp_count
+    net = tvmip.load_network(job["network"])
+    start = time.perf_counter()
+    result = milp_count(net, None, time_limit=job.get("time_limit"))
+    out = {"seconds": time.perf_counter() - start, "regions": result.regions,
+           "complete": result.complete}
+else:
+    net = tvmip.load_network(job["network"])
+    start = time.perf_counter()
+    result = tvmip.count(net, certificate=job.get("certificate"), workers=job.get("workers", 1),
+                         linear=job.get("linear", False), progress=False,
+                         engine=job.get("engine", "auto"))
+    out = {"seconds": time.perf_counter() - start, "regions": result.activation_regions,
+           "lps": result.stats.get("lps", 0)}
+usage = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+out["peak_mb"] = max(usage, children) / 1024
+print(json.dumps(out))
+"""
+
+
+def run_child(job: dict, repeat: int) -> dict:
+    """Median seconds over ``repeat`` fresh processes (other fields from the last)."""
+    results = []
+    for _ in range(repeat):
+        proc = subprocess.run([sys.executable, "-c", CHILD, json.dumps(job)], capture_output=True,
+                              text=True, check=False)
+        if proc.returncode != 0:
+            raise RuntimeError(f"{job}: {proc.stderr.strip().splitlines()[-1:]}")
+        results.append(json.loads(proc.stdout))
+    summary = dict(results[-1])
+    summary["seconds"] = statistics.median(r["seconds"] for r in results)
+    summary["runs"] = repeat
+    return summary
+
+
+def random_ternary(n0: int, widths: list[int], seed: int) -> dict:
+    """A random ternary network: weights -1/0/1 (density 0.7), rational biases."""
+    rng = random.Random(seed)
+    layers, fan_in = [], n0
+    for width in widths:
+        rows = []
+        for _ in range(width):
+            row = [rng.choice((-1, 1)) if rng.random() < 0.7 else 0 for _ in range(fan_in)]
+            if not any(row):
+                row[rng.randrange(fan_in)] = 1
+            rows.append(row)
+        biases = [str(Fraction(rng.randint(-20, 20), rng.choice((3, 4, 5, 7)))) for _ in range(width)]
+        layers.append({"weights": rows, "biases": biases, "activation": "relu"})
+        fan_in = width
+    return {"input_dim": n0, "layers": layers,
+            "output": {"weights": [[rng.choice((-1, 1)) for _ in range(fan_in)]], "biases": [0]}}
+
+
+def instances(quick: bool) -> dict[str, dict]:
+    """Name -> network JSON; the growth family is ternary-relu with n0 = 2."""
+    from tvmip.constructions import build
+
+    def construct(kind: str, n0: int, width: int, depth: int) -> dict:
+        return build(kind, n0, width, depth).to_json()
+
+    nets = {
+        "c2-w4-d3 (ternary-relu n0=2)": construct("ternary-relu", 2, 4, 3),
+        "c2-w6-d3 (ternary-relu n0=2)": construct("ternary-relu", 2, 6, 3),
+        "c3-w6-d2 (ternary-relu n0=3)": construct("ternary-relu", 3, 6, 2),
+        "r2-16x3 (random n0=2)": random_ternary(2, [16, 16, 16], 11),
+        "r3-16x2 (random n0=3)": random_ternary(3, [16, 16], 13),
+        "r4-12x2 (random n0=4)": random_ternary(4, [12, 12], 15),
+    }
+    if not quick:
+        nets["c2-w8-d3 (ternary-relu n0=2)"] = construct("ternary-relu", 2, 8, 3)
+        nets["c2-w6-d4 (ternary-relu n0=2)"] = construct("ternary-relu", 2, 6, 4)
+        nets["r3-24x2 (random n0=3)"] = random_ternary(3, [24, 24], 17)
+    return nets
+
+
+def machine() -> str:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor()) \
+        if Path("/proc/cpuinfo").exists() else platform.processor()
+    import highspy
+    import numpy
+    versions = f"Python {platform.python_version()}, numpy {numpy.__version__}, highspy {highspy.Highs().version()}"
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return f"{cpu}, {os.cpu_count()} cores; {versions}; load average at start {load:.2f}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="smaller instances, one repetition")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (median)")
+    parser.add_argument("--no-record", action="store_true", help="do not append to RESULTS.md")
+    args = parser.parse_args()
+    repeat = 1 if args.quick else args.repeat
+    lines = [f"## {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC"
+             f"{' (quick)' if args.quick else ''}", "", f"Machine: {machine()}.", ""]
+
+    def say(text: str = "") -> None:
+        print(text, flush=True)
+        lines.append(text)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = {}
+        for name, net in instances(args.quick).items():
+            path = Path(tmp) / (name.split(" ")[0] + ".json")
+            path.write_text(json.dumps(net))
+            paths[name] = path
+        say("### Search with full exact evidence (one process, certificate streamed to disk)")
+        say("")
+        say("| instance | activation regions | seconds | regions/s | LPs/region | peak MB |")
+        say("|---|---:|---:|---:|---:|---:|")
+        search = {}
+        for name, path in paths.items():
+            job = {"network": str(path), "certificate": str(Path(tmp) / f"{path.stem}.cert.json.gz")}
+            r = run_child(job, repeat)
+            search[name] = r
+            say(f"| {name} | {r['regions']} | {r['seconds']:.2f} | {r['regions'] / r['seconds']:.0f} "
+                f"| {r['lps'] / max(r['regions'], 1):.2f} | {r['peak_mb']:.0f} |")
+        say("")
+        growth = [n for n in search if n.startswith("c2-")]
+        small, large = min(growth, key=lambda n: search[n]["regions"]), \
+            max(growth, key=lambda n: search[n]["regions"])
+
+        def per_region(n: str) -> float:
+            return search[n]["seconds"] / search[n]["regions"]
+
+        say(f"Time per region from {search[small]['regions']} to {search[large]['regions']} regions "
+            f"(ternary-relu n0=2 family): x{per_region(large) / per_region(small):.2f}; "
+            f"peak memory {search[small]['peak_mb']:.0f} MB -> {search[large]['peak_mb']:.0f} MB.")
+        say("")
+
+        say("### Checker (standard library only)")
+        say("")
+        say("| certificate | regions | seconds | regions/s |")
+        say("|---|---:|---:|---:|")
+        for name in (large, "r3-16x2 (random n0=3)"):
+            cert = Path(tmp) / f"{paths[name].stem}.cert.json.gz"
+            r = run_child({"what": "check", "certificate": str(cert)}, repeat)
+            say(f"| {name} | {r['regions']} | {r['seconds']:.2f} | {r['regions'] / r['seconds']:.0f} |")
+        say("")
+
+        say("### Workers (same certificate)")
+        say("")
+        target = "r3-24x2 (random n0=3)" if "r3-24x2 (random n0=3)" in paths else "r3-16x2 (random n0=3)"
+        one = run_child({"network": str(paths[target]), "workers": 1}, repeat)
+        two = run_child({"network": str(paths[target]), "workers": 2}, repeat)
+        say(f"{target}: --workers 1 {one['seconds']:.2f} s, --workers 2 {two['seconds']:.2f} s, "
+            f"speed-up x{one['seconds'] / two['seconds']:.2f}.")
+        say("")
+
+        say("### One input: breakpoint engine")
+        say("")
+        from tvmip.constructions import build
+        width, depth = (9, 5) if args.quick else (9, 6)
+        path = Path(tmp) / "n1.json"
+        path.write_text(json.dumps(build("ternary-relu", 1, width, depth).to_json()))
+        plain = run_child({"network": str(path)}, repeat)
+        cert = Path(tmp) / "n1.cert.json.gz"
+        certified = run_child({"network": str(path), "certificate": str(cert)}, repeat)
+        checked = run_child({"what": "check", "certificate": str(cert)}, 1)
+        say(f"ternary-relu n0=1 width {width} depth {depth}: {plain['regions']} pieces counted in "
+            f"{plain['seconds']:.2f} s, counted and certified in {certified['seconds']:.2f} s "
+            f"(peak {certified['peak_mb']:.0f} MB); checked in {checked['seconds']:.1f} s "
+            f"({checked['regions'] / checked['seconds']:.0f} regions/s).")
+        say("")
+
+        say("### MILP counting baseline (Serra et al. 2018) vs the search tree")
+        say("")
+        for name in ("c2-w4-d3 (ternary-relu n0=2)",):
+            milp = run_child({"what": "milp", "network": str(paths[name]), "time_limit": 1800}, 1)
+            tree = search[name]
+            say(f"{name}: MILP {milp['regions']} regions in {milp['seconds']:.1f} s "
+                f"(complete: {milp['complete']}); search {tree['regions']} in "
+                f"{tree['seconds']:.2f} s; search is x{milp['seconds'] / tree['seconds']:.0f} faster.")
+        say("")
+
+    if not args.no_record:
+        with open(RESULTS, "a") as out:
+            out.write("\n".join(lines) + "\n\n")
+        print(f"appended to {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
