@@ -33,7 +33,7 @@ from tvmip.plot import (
     region_cells,
     restrict_to_plane,
 )
-from tvmip.regions import regions
+from tvmip.listing import regions
 
 INSTANCES = Path(__file__).resolve().parent.parent / "instances"
 MANIFEST = {e["network"]: e for e in json.loads((INSTANCES / "expected.json").read_text())}

@@ -208,8 +208,8 @@ def regions(network: str | None, box_text: str | None, fmt: str, output: str | N
     and linear-region id, all exact."""
     from .certificate import atomic_write_text
     from .network import parse_box
-    from .regions import regions as listing
-    from .regions import to_csv, to_jsonl
+    from .listing import regions as listing
+    from .listing import to_csv, to_jsonl
 
     _, net = _load(network)
     box = parse_box(box_text, net.input_dim) if box_text else None

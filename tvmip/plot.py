@@ -43,7 +43,7 @@ from .checker.rationals import parse_rational
 from .errors import InputError, InternalError, TvmipError
 from .network import Box, Layer, Network, evaluate
 from .oned import propagate
-from .regions import RegionInfo, regions
+from .listing import RegionInfo, regions
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

@@ -30,7 +30,7 @@ from .checker.rationals import format_rational
 from .constructions import KINDS, Construction, construct
 from .engine import count
 from .errors import InputError
-from .regions import regions
+from .listing import regions
 
 EVIDENCE = ("exact", "witnesses")
 
