@@ -122,7 +122,8 @@ def _preactivations(conv: dict[str, Any], y: list[Fraction]) -> list[Fraction]:
     return pre
 
 
-def generic_start(conv: dict[str, Any], n0: int, seed: int = 1, tries: int = 64) -> tuple[list[float], int]:
+def generic_start(conv: dict[str, Any], n0: int, seed: int = 1,
+                  tries: int = 64) -> tuple[list[float], int]:
     """A float start point in (-1, 1)^n0 (the box, or near the origin of R^n0) with no
     pre-activation zero, chosen to maximise the smallest |pre-activation| (checked
     exactly at the float point).  Returns the point and how many pre-activations are
@@ -154,7 +155,8 @@ def _floats(conv: dict[str, Any]) -> tuple[list[dict[str, Any]], int]:
     layers = [{"W": [[f(q) for q in row] for row in w], "b": [f(q) for q in b], "kind": kind}
               for w, b, kind in conv["layers"]]
     w, b = conv["output"]
-    layers.append({"W": [[f(q) for q in row] for row in w], "b": [f(q) for q in b], "kind": "output"})
+    layers.append({"W": [[f(q) for q in row] for row in w], "b": [f(q) for q in b],
+                   "kind": "output"})
     return layers, inexact
 
 
@@ -205,12 +207,12 @@ def _child(job_path: str, out_path: str) -> None:
                 sym = {1: "+", -1: "-", 0: "0"}
                 result["patterns"] = ["".join(sym[int(s)] for s in p.ss_np.ravel()) for p in cx]
             result["error"] = None
-        except Exception as exc:  # relucent's own refusal is the outcome
+        except Exception as exc:  # noqa: BLE001 - relucent's refusal is the outcome
             result["relucent_seconds"] = time.perf_counter() - t0
             result["relucent_regions"] = None
             result["partial_regions"] = len(cx)
             result["error"] = f"{type(exc).__name__}: {exc}"
-    except Exception as exc:  # import / licence / construction failures
+    except Exception as exc:  # noqa: BLE001 - import, licence, construction failures
         result["relucent_regions"] = None
         result["error"] = f"{type(exc).__name__}: {exc}"
     Path(out_path).write_text(json.dumps(result))
@@ -433,16 +435,17 @@ def race(network_path: str | os.PathLike[str], box: str | None = None, time_limi
         "tvmip_wall_seconds": tv_wall,
     }
     rel = run_relucent(conv, network.input_dim, domain is not None, time_limit,
-                       nworkers=nworkers, verify=verify, patterns=tv.activation_regions <= diff_limit,
+                       nworkers=nworkers, verify=verify,
+                       patterns=tv.activation_regions <= diff_limit,
                        fix_start=fix_start)
     patterns = rel.pop("patterns", None)
     out.update(rel)
     out.setdefault("relucent_seconds", None)
-    error = out.get("error")
-    if error is None and not tv.exact:
-        error = f"tvmip stopped early ({tv.stop_reason}): its count is a lower bound"
-        out["error"] = error
-    if error is None and not out.get("complete", True):
+    if not tv.exact:
+        out["tvmip_stop_reason"] = tv.stop_reason  # its count is then a lower bound
+    if out.get("error") is None and not tv.exact:
+        out["error"] = f"tvmip stopped early ({tv.stop_reason}): its count is a lower bound"
+    if out.get("error") is None and not out.get("complete", True):
         out["error"] = "relucent search incomplete"
     out["agree"] = bool(out["error"] is None and out["relucent_regions"] == tv.activation_regions)
     if patterns is not None and out["relucent_regions"] is not None and tv.exact:
@@ -481,11 +484,13 @@ def _short(error: str | None, width: int = 70) -> str:
 def markdown_row(r: dict[str, Any]) -> str:
     name = Path(r["network"]).name + (f" box {r['box']}" if r["box"] else "")
     rel = r["relucent_regions"] if r["relucent_regions"] is not None else "—"
+    tv = ("" if r["tvmip_exact"] else ">= ") + str(r["tvmip_regions"])
     rel_t = f"{r['relucent_seconds']:.2f}" if r.get("relucent_seconds") is not None else "—"
     ratio = f"{r['ratio']:.1f}" if r.get("ratio") is not None else "—"
     agree = "yes" if r["agree"] else ("**no**" if r["relucent_regions"] is not None else "—")
-    return (f"| {name} | {r['n0']} | {','.join(r['widths'])} | {r['tvmip_regions']} | "
-            f"{r['tvmip_seconds']:.2f} | {rel} | {rel_t} | {ratio} | {agree} | {_short(r.get('error'))} |")
+    return (f"| {name} | {r['n0']} | {','.join(r['widths'])} | {tv} | "
+            f"{r['tvmip_seconds']:.2f} | {rel} | {rel_t} | {ratio} | {agree} | "
+            f"{_short(r.get('error'))} |")
 
 
 MARKDOWN_HEADER = (
@@ -521,7 +526,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=1,
                     help="race each network N times and keep each tool's best time (counts must "
                          "not change between runs)")
-    ap.add_argument("--markdown", action="store_true", help="print a markdown table row per network")
+    ap.add_argument("--markdown", action="store_true",
+                    help="print a markdown table row per network")
     ap.add_argument("--json", action="store_true", help="print the full result dict as JSON")
     args = ap.parse_args(argv)
     jobs = [(path, args.box) for path in args.networks]
@@ -555,7 +561,9 @@ def main(argv: list[str] | None = None) -> int:
             print(markdown_row(r), flush=True)
         else:
             rel_t = r.get("relucent_seconds")
-            print(f"{Path(path).name}: tvmip {r['tvmip_regions']} in {r['tvmip_seconds']:.2f} s; "
+            at_least = "" if r["tvmip_exact"] else ">= "
+            print(f"{Path(path).name}: tvmip {at_least}{r['tvmip_regions']} in "
+                  f"{r['tvmip_seconds']:.2f} s; "
                   f"relucent {r['relucent_regions']}"
                   + (f" in {rel_t:.2f} s" if rel_t is not None else "")
                   + (f" (x{r['ratio']:.1f})" if r.get("ratio") else "")

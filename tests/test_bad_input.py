@@ -22,16 +22,14 @@ Most cases run in-process through click's test runner (the same code path, witho
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from cli_runner import Outcome
+from cli_runner import run_tvmip as run
 
-from tvmip.cli import main as cli_main
 from tvmip.network import default_network_path, load_network
 
 CORPUS = Path(__file__).parent / "corpus"
@@ -126,42 +124,9 @@ END_TO_END = (
 # --------------------------------------------------------------------------------------
 
 
-class Outcome:
-    def __init__(self, code: int, stdout: str, stderr: str, via: str) -> None:
-        self.code, self.stdout, self.stderr, self.via = code, stdout, stderr, via
-
-    def __repr__(self) -> str:
-        return (
-            f"[{self.via}] exit {self.code}\nstdout: {self.stdout!r}\n"
-            f"stderr: {self.stderr[:2000]!r}"
-        )
-
-
-def run_tvmip(
-    args: list[str], real_process: bool = False, cwd: Path | None = None
-) -> Outcome:
+def run_tvmip(args: list[str], real_process: bool = False, cwd: Path | None = None) -> Outcome:
     """``tvmip ARGS``, in-process through click (default) or in a fresh interpreter."""
-    if real_process:
-        proc = subprocess.run(
-            [sys.executable, "-m", "tvmip.cli", *args],
-            check=False,
-            capture_output=True,
-            text=True,
-            timeout=TIMEOUT,
-            cwd=cwd,
-        )
-        return Outcome(proc.returncode, proc.stdout, proc.stderr, "subprocess")
-    result = CliRunner().invoke(cli_main, args)
-    stderr = result.stderr
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        import traceback
-
-        stderr += "Traceback (in-process):\n" + "".join(
-            traceback.format_exception(
-                type(result.exception), result.exception, result.exception.__traceback__
-            )
-        )
-    return Outcome(result.exit_code, result.stdout, stderr, "in-process")
+    return run(args, real_process=real_process, cwd=cwd, timeout=TIMEOUT)
 
 
 def assert_input_error(outcome: Outcome, names: str | None = None) -> str:

@@ -47,7 +47,6 @@ import signal
 import subprocess
 import sys
 import time
-import traceback
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence

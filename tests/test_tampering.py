@@ -40,11 +40,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
+from cli_runner import Outcome, run_tvmip
 
 import tvmip
 from tvmip import engine
-from tvmip.cli import main as cli_main
 from tvmip.network import default_network_path
 
 PACKAGE_DIR = Path(tvmip.__file__).parent
@@ -258,36 +257,9 @@ def key(record: dict[str, Any]) -> str:
     return next(record[k] for k in ("r", "e", "o") if k in record)
 
 
-@dataclass
-class Outcome:
-    code: int
-    stdout: str
-    stderr: str
-    via: str
-
-
 def run_cli(args: list[str], real_process: bool = True) -> Outcome:
     """Run ``tvmip ARGS`` in a fresh interpreter (default) or in-process via click."""
-    if real_process:
-        proc = subprocess.run(
-            [sys.executable, "-m", "tvmip.cli", *args],
-            check=False,
-            capture_output=True,
-            text=True,
-            timeout=SUBPROCESS_TIMEOUT,
-        )
-        return Outcome(proc.returncode, proc.stdout, proc.stderr, "subprocess")
-    result = CliRunner().invoke(cli_main, args)
-    stderr = result.stderr
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        import traceback
-
-        stderr += "Traceback (in-process):\n" + "".join(
-            traceback.format_exception(
-                type(result.exception), result.exception, result.exception.__traceback__
-            )
-        )
-    return Outcome(result.exit_code, result.stdout, stderr, "in-process")
+    return run_tvmip(args, real_process=real_process, timeout=SUBPROCESS_TIMEOUT)
 
 
 def run_check(path: Path, real_process: bool = True, *extra: str) -> Outcome:

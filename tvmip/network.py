@@ -58,15 +58,21 @@ def network_from_dict(value: Any, source: str = "network") -> Network:
         raise InputError(f"{source}: not JSON data ({exc})") from None
 
 
-def load_network(path: str | Path) -> Network:
-    """Read and validate a ``tvmip-network/1`` file; errors name the file and place."""
-    path = Path(path)
+def read_input_file(path: Path) -> bytes:
+    """The bytes of an input file, or an :class:`InputError` naming it (unreadable,
+    or larger than :data:`MAX_FILE_BYTES`)."""
     try:
         if path.stat().st_size > MAX_FILE_BYTES:
             raise InputError(f"{path}: larger than {MAX_FILE_BYTES >> 20} MB")
-        data = path.read_bytes()
+        return path.read_bytes()
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+
+
+def load_network(path: str | Path) -> Network:
+    """Read and validate a ``tvmip-network/1`` file; errors name the file and place."""
+    path = Path(path)
+    data = read_input_file(path)
     try:
         return network_from_json(loads(data))
     except FormatError as exc:

@@ -74,7 +74,7 @@ from . import __version__
 from .checker.model import Matrix, Vector
 from .checker.rationals import format_rational
 from .errors import InputError
-from .network import IDENTITY, MAX_FILE_BYTES, RELU, Layer, Network
+from .network import IDENTITY, RELU, Layer, Network, read_input_file
 
 try:
     import onnx
@@ -291,12 +291,7 @@ def import_onnx(path: str | Path, *, ternarize: bool = False) -> ImportResult:
     one :class:`InputError` whose one-line message starts with the file name.
     """
     path = Path(path)
-    try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise InputError(f"{path}: larger than {MAX_FILE_BYTES >> 20} MB")
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    data = read_input_file(path)
     try:
         model = onnx.load_model_from_string(data)
     except DecodeError:

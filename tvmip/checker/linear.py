@@ -29,7 +29,7 @@ from typing import Any
 
 from .errors import FormatError, Rejected
 from .maps import PatternMaps, common_denominator
-from .model import Box
+from .model import Box, read_point
 from .motzkin import (
     Inequality,
     RowId,
@@ -135,12 +135,7 @@ class LinearChecker:
                      where: str) -> None:
         if neighbour == region:
             raise Rejected(f"{where}: a region is not its own neighbour")
-        if not isinstance(value, list) or len(value) != self.dim:
-            raise FormatError(f"{where}.x", f"expected a list of {self.dim} rationals")
-        point = [parse_rational(v, f"{where}.x[{i}]") for i, v in enumerate(value)]
-        if self.box is not None and not all(lo < v < hi for lo, v, hi in
-                                            zip(self.box.lo, point, self.box.hi)):
-            raise Rejected(f"{where}: the facet point lies outside the open box")
+        point = read_point(value, self.dim, self.box, f"{where}.x")
         numerators, q = common_denominator(point)
         normal = self.maps.row(position, self.patterns[region])[0][:-1]
         here = self._side(region, normal, numerators, q, where)

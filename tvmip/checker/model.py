@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from .errors import FormatError
+from .errors import FormatError, Rejected
 from .rationals import DecimalText, dumps, format_rational, parse_rational
 
 NETWORK_FORMAT = "tvmip-network/1"
@@ -178,6 +178,17 @@ def network_from_json(value: Any) -> Network:
         fan_in = layer.width
     output = _layer(obj["output"], fan_in, "output", None)
     return Network(n0, tuple(layers), output)
+
+
+def read_point(value: Any, dim: int, box: Box | None, where: str) -> list[Fraction]:
+    """A point ``[x_1, .., x_dim]`` of rationals, strictly inside ``box`` if given
+    (a point outside is a failed claim, :class:`Rejected`)."""
+    if not isinstance(value, list) or len(value) != dim:
+        raise FormatError(where, f"expected a list of {dim} rationals")
+    point = [parse_rational(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if box is not None and not all(lo < v < hi for lo, v, hi in zip(box.lo, point, box.hi)):
+        raise Rejected(f"{where}: the point lies outside the open box")
+    return point
 
 
 def box_from_json(value: Any, dim: int, where: str = "domain") -> Box | None:

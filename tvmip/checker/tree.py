@@ -33,7 +33,7 @@ from typing import Any
 from .errors import FormatError, Rejected
 from .linear import LinearChecker
 from .maps import PatternMaps, homogeneous
-from .model import Box, Network
+from .model import Box, Network, read_point
 from .motzkin import (
     Inequality,
     RowId,
@@ -42,7 +42,6 @@ from .motzkin import (
     is_contradiction,
     read_multipliers,
 )
-from .rationals import parse_rational
 
 STATES = frozenset("+-0")
 WILDCARD = "*"
@@ -180,13 +179,7 @@ class TreeChecker:
     # -- evidence -----------------------------------------------------------------
 
     def _check_region(self, pattern: str, value: Any, where: str) -> None:
-        if not isinstance(value, list) or len(value) != self.dim:
-            raise FormatError(f"{where}.x", f"expected a list of {self.dim} rationals")
-        point = [parse_rational(v, f"{where}.x[{i}]") for i, v in enumerate(value)]
-        if self.box is not None:
-            for i, v in enumerate(point):
-                if not self.box.lo[i] < v < self.box.hi[i]:
-                    raise Rejected(f"{where}: witness coordinate {i} = {v} lies outside the box")
+        point = read_point(value, self.dim, self.box, f"{where}.x")
         x = homogeneous(point)
         for position, (row, _) in enumerate(self.maps.all_rows(pattern)):
             state = pattern[position]

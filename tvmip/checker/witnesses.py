@@ -16,8 +16,7 @@ from typing import Any
 
 from .errors import FormatError, Rejected
 from .maps import PatternMaps, common_denominator
-from .model import Box, Network
-from .rationals import parse_rational
+from .model import Box, Network, read_point
 
 
 class WitnessChecker:
@@ -32,13 +31,7 @@ class WitnessChecker:
     def feed(self, record: dict[str, Any], where: str) -> None:
         if not isinstance(record, dict) or set(record) != {"x"}:
             raise FormatError(where, 'expected a witness {"x": point}')
-        value = record["x"]
-        if not isinstance(value, list) or len(value) != self.dim:
-            raise FormatError(f"{where}.x", f"expected a list of {self.dim} rationals")
-        point = [parse_rational(v, f"{where}.x[{i}]") for i, v in enumerate(value)]
-        if self.box is not None and not all(lo < v < hi for lo, v, hi in
-                                            zip(self.box.lo, point, self.box.hi)):
-            raise Rejected(f"{where}: the witness lies outside the open box")
+        point = read_point(record["x"], self.dim, self.box, f"{where}.x")
         pattern = self._pattern(point, where)
         rows, s = self.maps.output_rows(pattern)
         affine = tuple(tuple(Fraction(v, s) for v in row) for row in rows)
