@@ -36,22 +36,24 @@ import json, resource, sys, time
 import tvmip
 from tvmip.engine import Limits
 job = json.loads(sys.argv[1])
-if job["what"] == "check":
+if job.get("what") == "check":
     start = time.perf_counter()
     verdict = tvmip.check(job["certificate"])
     out = {"seconds": time.perf_counter() - start, "regions": verdict.activation_regions,
            "valid": verdict.valid}
-elif job["what"] == "milp":
+elif job.get("what") == "milp":
     from tvmip.mip import milp_count
     net = tvmip.load_network(job["network"])
+    box = tvmip.parse_box(job["box"], net.input_dim) if job.get("box") else None
     start = time.perf_counter()
-    result = milp_count(net, None, time_limit=job.get("time_limit"))
+    result = milp_count(net, box, time_limit=job.get("time_limit"))
     out = {"seconds": time.perf_counter() - start, "regions": result.regions,
            "complete": result.complete}
 else:
     net = tvmip.load_network(job["network"])
+    box = tvmip.parse_box(job["box"], net.input_dim) if job.get("box") else None
     start = time.perf_counter()
-    result = tvmip.count(net, certificate=job.get("certificate"), workers=job.get("workers", 1),
+    result = tvmip.count(net, box, certificate=job.get("certificate"), workers=job.get("workers", 1),
                          linear=job.get("linear", False), progress=False,
                          engine=job.get("engine", "auto"))
     out = {"seconds": time.perf_counter() - start, "regions": result.activation_regions,
@@ -97,34 +99,73 @@ def random_ternary(n0: int, widths: list[int], seed: int) -> dict:
 
 
 def instances(quick: bool) -> dict[str, dict]:
-    """Name -> network JSON; the growth family is ternary-relu with n0 = 2."""
+    """Name -> network JSON: tvmip's ternary-relu constructions (the growth family is
+    n0 = 2) and random ternary networks from fixed seeds."""
     from tvmip.constructions import build
 
-    def construct(kind: str, n0: int, width: int, depth: int) -> dict:
-        return build(kind, n0, width, depth).to_json()
+    def construct(n0: int, width: int, depth: int) -> dict:
+        return build("ternary-relu", n0, width, depth).to_json()
 
     nets = {
-        "c2-w4-d3 (ternary-relu n0=2)": construct("ternary-relu", 2, 4, 3),
-        "c2-w6-d3 (ternary-relu n0=2)": construct("ternary-relu", 2, 6, 3),
-        "c3-w6-d2 (ternary-relu n0=3)": construct("ternary-relu", 3, 6, 2),
-        "r2-16x3 (random n0=2)": random_ternary(2, [16, 16, 16], 11),
-        "r3-16x2 (random n0=3)": random_ternary(3, [16, 16], 13),
-        "r4-12x2 (random n0=4)": random_ternary(4, [12, 12], 15),
+        "c2-w4-d3": construct(2, 4, 3),
+        "c2-w6-d3": construct(2, 6, 3),
+        "c3-w6-d2": construct(3, 6, 2),
+        "r2-16x3": random_ternary(2, [16, 16, 16], 11),
+        "r3-16x2": random_ternary(3, [16, 16], 13),
+        "r4-12x2": random_ternary(4, [12, 12], 15),
     }
     if not quick:
-        nets["c2-w8-d3 (ternary-relu n0=2)"] = construct("ternary-relu", 2, 8, 3)
-        nets["c2-w6-d4 (ternary-relu n0=2)"] = construct("ternary-relu", 2, 6, 4)
-        nets["r3-24x2 (random n0=3)"] = random_ternary(3, [24, 24], 17)
+        nets.update({
+            "c2-w8-d3": construct(2, 8, 3),
+            "c2-w6-d4": construct(2, 6, 4),
+            "c3-w6-d3": construct(3, 6, 3),
+            "c4-w8-d2": construct(4, 8, 2),
+            "r3-24x2": random_ternary(3, [24, 24], 17),
+        })
     return nets
+
+
+KINDS = {"c": "ternary-relu construction", "r": "random ternary (fixed seed)"}
+
+
+def relucent_section(paths: dict[str, Path], tmp: str) -> str:
+    """relucent (optional: `pip install relucent torch==2.13.0`) on the instances it
+    accepts; see bench/RELUCENT.md for why it refuses the degenerate ones."""
+    try:
+        import relucent  # noqa: F401
+    except ImportError:
+        return "### relucent\n\nnot installed (`pip install relucent torch==2.13.0`): skipped.\n"
+    sys.path.insert(0, str(HERE))
+    from relucent_race import race
+
+    from tvmip.constructions import build
+
+    general = Path(tmp) / "general-n2-w6-d3.json"
+    general.write_text(json.dumps(build("general", 2, 6, 3).to_json()))
+    rows = ["### relucent (float BFS over neighbouring regions; see bench/RELUCENT.md)", "",
+            "| instance | tvmip regions | tvmip s | relucent regions | relucent s | tvmip faster by |",
+            "|---|---:|---:|---:|---:|---:|"]
+    for name, path in [("general-n2-w6-d3", general), *paths.items()]:
+        result = race(path, time_limit=900)
+        if result.get("error"):
+            rows.append(f"| {name} | {result['tvmip_regions']} | {result['tvmip_seconds']:.2f} "
+                        f"| refused: {str(result['error']).splitlines()[0][:60]} | | |")
+        else:
+            rows.append(f"| {name} | {result['tvmip_regions']} | {result['tvmip_seconds']:.2f} "
+                        f"| {result['relucent_regions']} | {result['relucent_seconds']:.2f} "
+                        f"| x{result['relucent_seconds'] / result['tvmip_seconds']:.1f} |")
+    return "\n".join(rows) + "\n"
 
 
 def machine() -> str:
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor()) \
         if Path("/proc/cpuinfo").exists() else platform.processor()
-    import highspy
     import numpy
-    versions = f"Python {platform.python_version()}, numpy {numpy.__version__}, highspy {highspy.Highs().version()}"
+
+    from tvmip.lp import silent_highs
+    versions = (f"Python {platform.python_version()}, numpy {numpy.__version__}, "
+                f"HiGHS {silent_highs().version()}")
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     return f"{cpu}, {os.cpu_count()} cores; {versions}; load average at start {load:.2f}"
 
@@ -151,6 +192,10 @@ def main() -> None:
             paths[name] = path
         say("### Search with full exact evidence (one process, certificate streamed to disk)")
         say("")
+        say("Instances: `cN-wW-dL` = `tvmip construct ternary-relu --n0 N --width W --depth L`; "
+            "`rN-WxL` = a random ternary network with n0 = N and L hidden layers of width W "
+            "(`bench/run.py:random_ternary`, fixed seeds).")
+        say("")
         say("| instance | activation regions | seconds | regions/s | LPs/region | peak MB |")
         say("|---|---:|---:|---:|---:|---:|")
         search = {}
@@ -169,15 +214,16 @@ def main() -> None:
             return search[n]["seconds"] / search[n]["regions"]
 
         say(f"Time per region from {search[small]['regions']} to {search[large]['regions']} regions "
-            f"(ternary-relu n0=2 family): x{per_region(large) / per_region(small):.2f}; "
-            f"peak memory {search[small]['peak_mb']:.0f} MB -> {search[large]['peak_mb']:.0f} MB.")
+            f"(the c2 family): x{per_region(large) / per_region(small):.2f}; peak memory "
+            f"{search[small]['peak_mb']:.0f} MB -> {search[large]['peak_mb']:.0f} MB "
+            "(certificates stream to disk).")
         say("")
 
         say("### Checker (standard library only)")
         say("")
         say("| certificate | regions | seconds | regions/s |")
         say("|---|---:|---:|---:|")
-        for name in (large, "r3-16x2 (random n0=3)"):
+        for name in (large, "r3-16x2"):
             cert = Path(tmp) / f"{paths[name].stem}.cert.json.gz"
             r = run_child({"what": "check", "certificate": str(cert)}, repeat)
             say(f"| {name} | {r['regions']} | {r['seconds']:.2f} | {r['regions'] / r['seconds']:.0f} |")
@@ -185,7 +231,7 @@ def main() -> None:
 
         say("### Workers (same certificate)")
         say("")
-        target = "r3-24x2 (random n0=3)" if "r3-24x2 (random n0=3)" in paths else "r3-16x2 (random n0=3)"
+        target = "c3-w6-d3" if "c3-w6-d3" in paths else "c2-w6-d3"
         one = run_child({"network": str(paths[target]), "workers": 1}, repeat)
         two = run_child({"network": str(paths[target]), "workers": 2}, repeat)
         say(f"{target}: --workers 1 {one['seconds']:.2f} s, --workers 2 {two['seconds']:.2f} s, "
@@ -210,13 +256,19 @@ def main() -> None:
 
         say("### MILP counting baseline (Serra et al. 2018) vs the search tree")
         say("")
-        for name in ("c2-w4-d3 (ternary-relu n0=2)",):
-            milp = run_child({"what": "milp", "network": str(paths[name]), "time_limit": 1800}, 1)
-            tree = search[name]
-            say(f"{name}: MILP {milp['regions']} regions in {milp['seconds']:.1f} s "
-                f"(complete: {milp['complete']}); search {tree['regions']} in "
-                f"{tree['seconds']:.2f} s; search is x{milp['seconds'] / tree['seconds']:.0f} faster.")
+        say("| instance | box | regions | MILP seconds | search seconds | search faster by |")
+        say("|---|---|---:|---:|---:|---:|")
+        milp_cases = [("c2-w4-d3", "-1,10")] if args.quick else \
+            [("c2-w4-d3", "-1,10"), ("r3-16x2", "-1,1")]
+        for name, box in milp_cases:
+            tree = run_child({"network": str(paths[name]), "box": box}, repeat)
+            milp = run_child({"what": "milp", "network": str(paths[name]), "box": box,
+                              "time_limit": 3600}, 1)
+            assert milp["regions"] == tree["regions"] or not milp["complete"], (milp, tree)
+            say(f"| {name} | ({box})^n0 | {tree['regions']} | {milp['seconds']:.1f} "
+                f"| {tree['seconds']:.2f} | x{milp['seconds'] / tree['seconds']:.0f} |")
         say("")
+        say(relucent_section(paths, tmp))
 
     if not args.no_record:
         with open(RESULTS, "a") as out:
