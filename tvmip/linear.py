@@ -40,7 +40,7 @@ from .errors import InternalError
 from .exact import Motzkin, Row, Witness, solve_system
 from .lp import MaxSlackLP
 from .network import Box, Network
-from .polyhedron import RowId
+from .polyhedron import RowId, box_rows
 from .search import Region
 
 AffineMap = tuple[tuple[Fraction, ...], ...]  # per output: gradient..., offset
@@ -170,14 +170,10 @@ class Gluer:
             rows.append((*(-sign * v for v in a), sign * c))
             ids.append(position)
             scales.append(s)
-        if self.box is not None:
-            for i, (lo, hi) in enumerate(zip(self.box.lo, self.box.hi)):
-                for sign, bound, name in ((-1, lo, "lo"), (1, hi, "hi")):
-                    a = [0] * self.dim
-                    a[i] = sign * bound.denominator
-                    rows.append((*a, sign * bound.numerator))
-                    ids.append(f"{name}{i}")
-                    scales.append(bound.denominator)
+        for row, row_id, den in box_rows(self.box):
+            rows.append(row)
+            ids.append(row_id)
+            scales.append(den)
         return rows, ids, scales
 
     def _facets(self, index: int, pattern: str, geometry: _Geometry,

@@ -20,9 +20,26 @@ import numpy as np
 
 from .exact import INT64_SAFE, Motzkin, Row, Witness, slack
 from .lp import MaxSlackLP
+from .network import Box
 
 RowId = int | str
 Proof = tuple[tuple[RowId, ...], tuple[int, ...]]  # row ids and integer multipliers
+
+
+def box_rows(box: Box | None) -> list[tuple[Row, RowId, int]]:
+    """The faces of the open box as rows ``(row, id, den)``: ``x_i > lo_i`` is
+    ``-den x_i < -num`` with id ``"lo<i>"`` (slack = den (x_i - lo_i)), and
+    ``x_i < hi_i`` likewise with ``"hi<i>"``; none for all of R^n0."""
+    if box is None:
+        return []
+    dim = len(box.lo)
+    rows: list[tuple[Row, RowId, int]] = []
+    for i, (lo, hi) in enumerate(zip(box.lo, box.hi)):
+        for sign, bound, name in ((-1, lo, "lo"), (1, hi, "hi")):
+            gradient = [0] * dim
+            gradient[i] = sign * bound.denominator
+            rows.append(((*gradient, sign * bound.numerator), f"{name}{i}", bound.denominator))
+    return rows
 
 
 class Polyhedron:

@@ -42,7 +42,7 @@ from .errors import InternalError, ResourceLimit
 from .exact import Motzkin, Row, Witness, decide, from_hint, motzkin_holds, slack
 from .lp import LPHint, MaxSlackLP
 from .network import Box, Network
-from .polyhedron import Polyhedron, Proof, RowId
+from .polyhedron import Polyhedron, Proof, RowId, box_rows
 from .vertices import VertexHint, decide_with_vertices, vertex_hint
 
 PROOF_CACHE = 4  # emptiness proofs remembered per (neuron, side) within a subtree
@@ -188,13 +188,8 @@ class Explorer:
         self._proofs: dict[tuple[int, str], list[Proof]] = {}
         self._poly = Polyhedron(self.dim, self._capacity, self.lp)
         self.limit_hit = None
-        if self.box is not None:
-            for i, (lo, hi) in enumerate(zip(self.box.lo, self.box.hi)):
-                for sign, bound, name in ((-1, lo, "lo"), (1, hi, "hi")):
-                    a = [0] * self.dim
-                    a[i] = sign * bound.denominator
-                    self._poly.push((*a, sign * bound.numerator), f"{name}{i}",
-                                    (bound.denominator, 1))
+        for row, row_id, den in box_rows(self.box):
+            self._poly.push(row, row_id, (den, 1))
         try:
             self._enter_layer(0, *input_map(self.dim), (root.witness, *root.points))
         except ResourceLimit as exc:

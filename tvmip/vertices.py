@@ -43,6 +43,7 @@ class VertexHint:
     vertices: np.ndarray
     rays: np.ndarray
     tight: tuple[tuple[int, ...], ...]
+    unit_rows: np.ndarray  # the rows (a, c) scaled to unit gradients, for margins
     bases: dict[int, list[tuple[tuple[int, ...], np.ndarray]]] = field(default_factory=dict)
     solvers: dict[tuple[int, ...], Solver | None] = field(default_factory=dict)
 
@@ -87,10 +88,8 @@ def vertex_hint(rows: list[Row], dim: int) -> VertexHint | None:
     pycddlib, no rows, or a numerical failure)."""
     if cdd is None or not rows:
         return None
-    scaled = []
-    for row in rows:
-        *a, c = float_row(row)
-        scaled.append([c, *(-v for v in a)])
+    floats = np.array([float_row(row) for row in rows])
+    scaled = [[c, *(-v for v in a)] for *a, c in floats.tolist()]
     try:
         polyhedron = cdd.polyhedron_from_matrix(
             cdd.matrix_from_array(scaled, rep_type=cdd.RepType.INEQUALITY))
@@ -107,7 +106,9 @@ def vertex_hint(rows: list[Row], dim: int) -> VertexHint | None:
     tight = tuple(tuple(sorted(incidence[int(i)])) for i in np.flatnonzero(is_vertex))
     if not len(vertices) or not np.all(np.isfinite(array)):
         return None
-    return VertexHint(vertices, rays, tight)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        unit_rows = floats / np.linalg.norm(floats[:, :-1], axis=1)[:, None]
+    return VertexHint(vertices, rays, tight, unit_rows)
 
 
 def _stable(hint: VertexHint, rows: list[Row], row: Row, vertex: int) -> Motzkin | None:
@@ -157,10 +158,10 @@ def decide_with_vertices(hint: VertexHint, rows: list[Row], row: Row, inside: Wi
         candidate = start + 2 * below / float(gain[k]) * hint.rays[k]
     else:
         return _stable(hint, rows, row, best)
-    system = np.array([float_row(r) for r in (*rows, row)])
-    norms = np.linalg.norm(system[:, :-1], axis=1)
+    norm = float(np.linalg.norm(b))
     with np.errstate(divide="ignore", invalid="ignore"):
-        margin = float(np.min((system[:, -1] - system[:, :-1] @ candidate) / norms))
+        slacks = hint.unit_rows[:, -1] - hint.unit_rows[:, :-1] @ candidate
+        margin = min(float(np.min(slacks)), float(d - b @ candidate) / norm)
     if not margin > 0:
         return None
     for w in round_point(candidate, margin):
