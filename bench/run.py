@@ -175,6 +175,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smaller instances, one repetition")
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (median)")
     parser.add_argument("--no-record", action="store_true", help="do not append to RESULTS.md")
+    parser.add_argument("--long", action="store_true",
+                        help="also race the MILP on a random n0 = 3 network (about 30 minutes)")
     args = parser.parse_args()
     repeat = 1 if args.quick else args.repeat
     lines = [f"## {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC"
@@ -258,8 +260,9 @@ def main() -> None:
         say("")
         say("| instance | box | regions | MILP seconds | search seconds | search faster by |")
         say("|---|---|---:|---:|---:|---:|")
-        milp_cases = [("c2-w4-d3", "-1,10")] if args.quick else \
-            [("c2-w4-d3", "-1,10"), ("r3-16x2", "-1,1")]
+        milp_cases = [("c2-w4-d3", "-1,10")]
+        if args.long:
+            milp_cases.append(("r3-16x2", "-4,4"))  # about 30 minutes for the MILP
         for name, box in milp_cases:
             tree = run_child({"network": str(paths[name]), "box": box}, repeat)
             milp = run_child({"what": "milp", "network": str(paths[name]), "box": box,
