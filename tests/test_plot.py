@@ -19,6 +19,7 @@ import oracles as O
 import pytest
 
 from tvmip.errors import InputError
+from tvmip.listing import regions
 from tvmip.network import Box, default_network_path, evaluate, load_network
 from tvmip.oned import propagate
 from tvmip.plot import (
@@ -33,7 +34,6 @@ from tvmip.plot import (
     region_cells,
     restrict_to_plane,
 )
-from tvmip.listing import regions
 
 INSTANCES = Path(__file__).resolve().parent.parent / "instances"
 MANIFEST = {e["network"]: e for e in json.loads((INSTANCES / "expected.json").read_text())}

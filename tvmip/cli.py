@@ -207,9 +207,9 @@ def regions(network: str | None, box_text: str | None, fmt: str, output: str | N
     """List every activation region of NETWORK: pattern, witness point, affine map
     and linear-region id, all exact."""
     from .certificate import atomic_write_text
-    from .network import parse_box
     from .listing import regions as listing
     from .listing import to_csv, to_jsonl
+    from .network import parse_box
 
     _, net = _load(network)
     box = parse_box(box_text, net.input_dim) if box_text else None
@@ -430,6 +430,41 @@ def export_model(network: str, output: str, approximate: bool) -> None:
     _, net = _load(network)
     _check_writable(Path(output))
     click.echo(export_onnx(net, output, approximate=approximate).report)
+
+
+@main.command()
+@click.argument("path")
+@_guarded
+def show(path: str) -> None:
+    """Print a network file as tvmip reads it (canonical, exact), or a certificate's
+    header and claims, for auditing."""
+    import gzip
+    import zlib
+
+    from .network import load_network, read_input_file
+
+    data = read_input_file(Path(path))
+    if data[:2] == b"\x1f\x8b" or b'"tvmip-certificate/' in data[:4096]:
+        try:
+            lines = (gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data).splitlines()
+            header = json.loads(lines[0])
+            end = json.loads(lines[-1]).get("end", {}) if len(lines) > 1 else {}
+            network = header.get("network", {})
+        except (OSError, EOFError, zlib.error, ValueError, AttributeError, IndexError) as exc:
+            raise InputError(f"{path}: not a readable certificate ({exc})") from None
+        click.echo(f"{path}: {header.get('format')} ({header.get('kind')}), written by "
+                   f"{header.get('tool')}; {len(lines) - 2} records")
+        click.echo(f"network sha256 {header.get('network_sha256')}, input dim "
+                   f"{network.get('input_dim')}, domain {json.dumps(header.get('domain'))}")
+        click.echo(f"claims: {json.dumps(end.get('claims'))}")
+        click.echo(f"metadata: {json.dumps(end.get('metadata'))}")
+        click.echo(f"(run `tvmip check {path}` to verify them)")
+        return
+    network = load_network(path)
+    click.echo(f"{path}: input dim {network.input_dim}, hidden widths {list(network.widths)} "
+               f"({', '.join(layer.activation for layer in network.layers)}), ternary: "
+               f"{network.ternary}, sha256 {network.sha256}")
+    click.echo(json.dumps(network.to_json(), indent=1))
 
 
 @main.command()

@@ -41,9 +41,9 @@ from .affine import ScaledLayer, input_map, layer_output, pre_activations, scale
 from .checker.errors import FormatError
 from .checker.rationals import parse_rational
 from .errors import InputError, InternalError, TvmipError
+from .listing import RegionInfo, regions
 from .network import Box, Layer, Network, evaluate
 from .oned import propagate
-from .listing import RegionInfo, regions
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
