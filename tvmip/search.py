@@ -13,9 +13,10 @@ affine function ``pre(x)`` on the node's region (:mod:`tvmip.affine`):
   node) or the LP oracle decides it, and its hint is made exact (:mod:`tvmip.exact`).
 
 When a layer starts at a node ``v``, every neuron of the layer is tested once for
-stability on ``v``'s region.  A stable neuron's empty side is proved there, in a
-look-ahead record that covers the whole subtree, so deeper nodes neither branch
-on it nor repeat the proof.  The LP witnesses found on the way are kept as known
+stability on ``v``'s region, most of them at once through one vertex hint of the
+region (:mod:`tvmip.vertices`).  A stable neuron's empty side is proved there, in
+a look-ahead record that covers the whole subtree, so deeper nodes neither branch
+on it nor repeat the proof.  The witnesses found on the way are kept as known
 points for the nodes below.
 
 Records are emitted in depth-first order, the lexicographic order of their
