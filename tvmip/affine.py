@@ -20,10 +20,8 @@ from fractions import Fraction
 import numpy as np
 
 from .errors import ResourceLimit
-from .exact import MAX_BITS
+from .exact import INT64_SAFE, MAX_BITS
 from .network import RELU, Layer, Network
-
-INT64_SAFE = 2**62
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,14 +85,15 @@ def input_map(dim: int) -> tuple[np.ndarray, int]:
     return np.hstack([np.eye(dim, dtype=np.int64), np.zeros((dim, 1), dtype=np.int64)]), 1
 
 
-def _max_abs(array: np.ndarray) -> int:
+def max_abs(array: np.ndarray) -> int:
+    """The largest absolute entry (0 for an empty array), as a Python int."""
     return int(np.max(np.abs(array))) if array.size else 0
 
 
 def pre_activations(layer: ScaledLayer, m: np.ndarray, d: int) -> tuple[np.ndarray, int]:
     """Pre-activations of ``layer`` given its input map ``(m, d)``: ``(P, S)`` with
     ``pre_j(x) = (P[j, :n0] . x + P[j, n0]) / S`` exactly."""
-    bound = layer.weight_bound * _max_abs(m) + layer.bias_bound * d
+    bound = layer.weight_bound * max_abs(m) + layer.bias_bound * d
     weights = layer.weights
     if bound >= INT64_SAFE or m.dtype == object or weights.dtype == object:
         weights, m = weights.astype(object), m.astype(object)
@@ -106,7 +105,7 @@ def pre_activations(layer: ScaledLayer, m: np.ndarray, d: int) -> tuple[np.ndarr
                             f"{MAX_BITS} bits")
     p = weights @ m
     p[:, -1] += bias
-    if p.dtype == object and _max_abs(p) < INT64_SAFE:
+    if p.dtype == object and max_abs(p) < INT64_SAFE:
         p = p.astype(np.int64)
     return p, d * layer.scale
 

@@ -36,6 +36,7 @@ from .affine import (
     scale_layer,
     scale_network,
 )
+from .checker.linear import hyperplane
 from .errors import InternalError
 from .exact import Motzkin, Row, Witness, solve_system
 from .lp import MaxSlackLP
@@ -181,7 +182,7 @@ class Gluer:
         classes: dict[tuple[int, ...], list[int]] = {}
         for position, (row, _) in geometry.rows.items():
             if pattern[position] != "0" and any(row[:-1]):
-                classes.setdefault(_hyperplane(row), []).append(position)
+                classes.setdefault(hyperplane(row), []).append(position)
         all_rows, all_ids, all_scales = self._inequalities(pattern, geometry)
         found: list[Evidence] = []
         for members in classes.values():
@@ -257,14 +258,6 @@ class Gluer:
                 active = np.array([st == "+" for st in states[layer.first:]], dtype=np.int64)
             m, d = layer_output(pre, s, active)
         return "".join(states)
-
-
-def _hyperplane(row: tuple[int, ...]) -> tuple[int, ...]:
-    """A key shared exactly by the rows with the same zero set (scale and sign removed)."""
-    g = math.gcd(*row)
-    lead = next(v for v in row[:-1] if v)
-    g = g if lead > 0 else -g
-    return tuple(v // g for v in row)
 
 
 def _restrict(rows: list[Row], phi: tuple[int, ...]):  # type: ignore[no-untyped-def]

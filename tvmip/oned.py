@@ -28,7 +28,8 @@ from fractions import Fraction
 
 import numpy as np
 
-from .affine import INT64_SAFE, ScaledLayer, scale_layer, scale_network
+from .affine import ScaledLayer, max_abs, scale_layer, scale_network
+from .exact import INT64_SAFE
 from .network import Box, Network
 
 STATE_CHARS = np.array([ord("-"), ord("0"), ord("+")], dtype=np.uint8)  # index: state + 1
@@ -36,10 +37,6 @@ STATE_CHARS = np.array([ord("-"), ord("0"), ord("+")], dtype=np.uint8)  # index:
 
 def _fits(*bounds: int) -> bool:
     return math.prod(bounds) < INT64_SAFE
-
-
-def _max_abs(array: np.ndarray) -> int:
-    return int(np.max(np.abs(array))) if array.size else 0
 
 
 def _as(array: np.ndarray, big: bool) -> np.ndarray:
@@ -129,7 +126,7 @@ def _pre_activations(layer: ScaledLayer, g: np.ndarray, h: np.ndarray,
     """Slopes and offsets of ``W z + b`` on every interval, over ``d * scale``."""
     wt = layer.weights.T
     bias = layer.biases
-    big = not _fits(layer.weight_bound, max(_max_abs(g), _max_abs(h), 1)) or \
+    big = not _fits(layer.weight_bound, max(max_abs(g), max_abs(h), 1)) or \
         not _fits(layer.bias_bound, d) or g.dtype == object or wt.dtype == object
     g, h, wt, bias = (_as(v, big) for v in (g, h, wt, bias))
     pa = g @ wt
@@ -143,15 +140,15 @@ def _reduce(g: np.ndarray, h: np.ndarray, d: int) -> tuple[np.ndarray, np.ndarra
                       int(np.gcd.reduce(h, axis=None)) if h.size else 0)
     if common > 1:
         g, h, d = g // common, h // common, d // common
-    if g.dtype == object and max(_max_abs(g), _max_abs(h)) < INT64_SAFE:
+    if g.dtype == object and max(max_abs(g), max_abs(h)) < INT64_SAFE:
         g, h = g.astype(np.int64), h.astype(np.int64)
     return g, h, d
 
 
 def _compare(zn: np.ndarray, zd: np.ndarray, pn: np.ndarray, pd: np.ndarray) -> np.ndarray:
     """Exact sign of ``zn/zd - pn/pd`` (positive denominators), elementwise."""
-    big = not _fits(max(_max_abs(zn), 1), max(_max_abs(pd), 1)) or \
-        not _fits(max(_max_abs(pn), 1), max(_max_abs(zd), 1))
+    big = not _fits(max(max_abs(zn), 1), max(max_abs(pd), 1)) or \
+        not _fits(max(max_abs(pn), 1), max(max_abs(zd), 1))
     zn, zd, pn, pd = (_as(v, big) for v in (zn, zd, pn, pd))
     return np.sign(zn * pd - pn * zd).astype(np.int8)
 
