@@ -66,7 +66,7 @@ def test_hand_built_counts_and_certificate(name: str, tmp_path: Path) -> None:
         (activation, linear, maps)
     verdict = check_file(path)
     assert verdict.line == (f"VALID: {activation} activation regions, {linear} linear regions, "
-                            f"{maps} distinct affine maps")
+                            f"{maps} distinct affine maps over R^2")
     ids = [r.linear_region for r in tvmip.regions(network, box)]
     assert len(set(ids)) == linear and len(ids) == activation
 

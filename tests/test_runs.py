@@ -287,7 +287,8 @@ def test_certificate_is_the_same_under_hash_seeds_and_workers(
     for path in paths[1:]:
         assert_same_certificate(path, paths[0])
     if limit:
-        assert check_file(paths[0]).line == "VALID: at least 300 activation regions (lower bound)"
+        assert check_file(paths[0]).line == \
+            "VALID: at least 300 activation regions over R^3 (lower bound)"
 
 
 def test_dask_local_gives_the_same_certificate(tmp_path: Path, mid_net: Path) -> None:
@@ -389,5 +390,5 @@ def test_max_regions_exits_3_with_exactly_that_many_regions(long_net: Path, cert
     proc = tvmip("count", long_net, "--certificate", cert, "-q", "--max-regions", "10")
     assert proc.returncode == 3, proc
     assert "at least 10 activation regions" in proc.stdout
-    assert check_line(cert) == "VALID: at least 10 activation regions (lower bound)"
+    assert check_line(cert) == "VALID: at least 10 activation regions over R^3 (lower bound)"
     assert assert_lower_bound(cert) == 10

@@ -157,13 +157,17 @@ class Base:
 
     @property
     def line(self) -> str:
-        """The verdict line `tvmip check` must print."""
+        """The verdict line `tvmip check` must print: the counts and their domain."""
         line = f"VALID: {self.count} activation regions"
         if self.maps is not None:
             line += (
                 f", {self.maps[0]} linear regions, {self.maps[1]} distinct affine maps"
             )
-        return line
+        n0 = 2 if self.network is None else self.network["input_dim"]
+        if self.box is None:
+            return f"{line} over R^{n0}"
+        side = f"({self.box[0]}, {self.box[1]})"
+        return f"{line} over the box {side}^{n0}" if n0 > 1 else f"{line} over the box {side}"
 
 
 BASES: dict[str, Base] = {
@@ -292,7 +296,8 @@ def assert_verdict(outcome: Outcome, verdict: str) -> str:
 
 
 def valid_line(count: int) -> str:
-    return f"VALID: {count} activation regions"
+    """The verdict line of a certificate of the demo network (over R^2)."""
+    return f"VALID: {count} activation regions over R^2"
 
 
 # --------------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from tvmip.theorems import (
 def test_one_input_widths_3_4_5() -> None:
     # n0 = 1: every bound but Montufar's lower one is prod (n_l + 1) = 4 * 5 * 6.
     widths = (3, 4, 5)
-    assert one_dimensional_maximum(widths).value == 120
+    assert one_dimensional_maximum(1, widths).value == 120
     assert serra_lower_bound(1, widths).value == 120
     assert serra_upper_bound(1, widths).value == 120
     assert montufar_upper_bound(1, widths).value == 120
@@ -100,7 +100,8 @@ def test_bounds_are_ordered(n0: int, widths: tuple[int, ...]) -> None:
         lambda: montufar_upper_bound(1, (2, 0)),
         lambda: serra_lower_bound(2, (6, 5)),
         lambda: serra_upper_bound(-1, (3,)),
-        lambda: one_dimensional_maximum((3, 2)),
+        lambda: one_dimensional_maximum(1, (3, 2)),
+        lambda: one_dimensional_maximum(2, (6, 6)),
         lambda: reference_bound(2, 1, 2),
         lambda: reference_bound(1, 3, 0),
         lambda: construction_bound("binary", 1, 3, 2),

@@ -15,12 +15,14 @@ import gzip
 import io
 import os
 import tempfile
+import zlib
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, cast
 
 from . import __version__
 from .checker.rationals import dumps, format_rational
 from .checker.verify import CERTIFICATE_FORMAT
+from .errors import InputError
 from .network import Box, Network
 from .search import EmptyBranch, Frontier, Open, Record, Region
 
@@ -62,14 +64,36 @@ def _row_text(rid: int | str) -> str:
     return str(rid) if isinstance(rid, int) else f'"{rid}"'
 
 
+def _open_text(path: Path) -> IO[str]:
+    with open(path, "rb") as raw:
+        gzipped = raw.read(2) == b"\x1f\x8b"
+    opener: Any = gzip.open if gzipped else open
+    return cast(IO[str], opener(path, "rt", encoding="utf-8"))
+
+
+def read_header(path: Path) -> dict[str, Any]:
+    """The header of a certificate, read without checking anything (for options that
+    depend on it, such as the dimension of ``tvmip check --box``); InputError if it
+    is not readable as one."""
+    from .checker.rationals import loads
+
+    try:
+        with _open_text(path) as handle:
+            header = loads(handle.readline(1 << 24))
+        if not isinstance(header, dict) or not isinstance(header.get("network"), dict):
+            raise ValueError("no network in the first line")
+        return header
+    except (OSError, EOFError, zlib.error, ValueError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: not a readable certificate ({exc})") from None
+
+
 def read_records(path: Path) -> tuple[dict[str, Any], list[Record]]:
     """The header and tree records of an existing certificate (to resume from it).
     Call it on a certificate the checker accepted: this reader trusts the layout."""
     from .checker.rationals import loads, parse_rational
 
-    opener = gzip.open if path.read_bytes()[:2] == b"\x1f\x8b" else open
     records: list[Record] = []
-    with opener(path, "rt", encoding="utf-8") as handle:  # type: ignore[operator]
+    with _open_text(path) as handle:
         header = loads(handle.readline())
         for line in handle:
             obj = loads(line)

@@ -258,13 +258,28 @@ def crosscheck(network: str | None, box_text: str | None, time_limit: float | No
 @click.argument("certificate", type=click.Path(dir_okay=False))
 @click.option("--network", type=click.Path(dir_okay=False),
               help="Also require the certificate to be about this network file.")
+@click.option("--box", "box_text", metavar="LO,HI|none", help="Also require the certificate "
+              "to be about this open box (same syntax as count --box), or with 'none' about "
+              "all of R^n0.")
 @_guarded
-def check(certificate: str, network: str | None) -> None:
+def check(certificate: str, network: str | None, box_text: str | None) -> None:
     """Re-verify CERTIFICATE with exact rationals (the independent checker)."""
-    from .checker.verify import check_file
+    from .checker.verify import Unbound, check_file
 
-    sha = _load(network)[1].sha256 if network else None
-    verdict = check_file(certificate, sha)
+    net = _load(network)[1] if network else None
+    box: Any = Unbound.ANY
+    if box_text is not None and box_text.strip().lower() == "none":
+        box = None
+    elif box_text is not None:
+        from .certificate import read_header
+        from .network import parse_box
+
+        dim = net.input_dim if net else \
+            read_header(Path(certificate))["network"].get("input_dim")
+        if not isinstance(dim, int) or dim < 1:
+            raise InputError(f"{certificate}: the header gives no input dimension for --box")
+        box = parse_box(box_text, dim)
+    verdict = check_file(certificate, net.sha256 if net else None, box)
     click.echo(verdict.line, err=verdict.exit_code == 2)
     sys.exit(verdict.exit_code)
 
@@ -296,7 +311,7 @@ def bounds(n0: int, width: int, depth: int) -> None:
         ("lower", theorems.montufar_lower_bound), ("lower", theorems.serra_lower_bound),
         ("upper", theorems.montufar_upper_bound), ("upper", theorems.serra_upper_bound)]
     if n0 == 1:
-        general.insert(2, ("lower", lambda _, w: theorems.one_dimensional_maximum(w)))
+        general.insert(2, ("lower", theorems.one_dimensional_maximum))
     click.echo(f"general ReLU networks, n0 = {n0}, widths {list(widths)}:")
     for side, function in general:
         try:

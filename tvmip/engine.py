@@ -275,14 +275,16 @@ def count(
                        linear or theorem is not None, theorem, workers, dask, resume)
 
 
-def _claims(counted: dict[str, int], exact: bool,
-            theorem: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
-    """The end record's claims: every count, and the theorem claim when the linear
-    regions reach its bound (a theorem that is not met is simply not claimed)."""
+def _claims(counted: dict[str, int], exact: bool, theorem: dict[str, Any] | None,
+            box: Box | None) -> dict[str, dict[str, Any]]:
+    """The end record's claims: every count, and the theorem claim when its bound is
+    reached by a lower bound on the linear regions over R^n0 (the linear regions over
+    R^n0, the distinct maps over a box; a theorem that is not met is not claimed)."""
     kind = "exact" if exact else "at_least"
     claims: dict[str, dict[str, Any]] = {name: {"kind": kind, "value": value}
                                          for name, value in counted.items()}
-    if theorem is not None and counted.get("linear_regions", -1) >= theorem["bound"]:
+    basis = "linear_regions" if box is None else "distinct_maps"
+    if theorem is not None and counted.get(basis, -1) >= theorem["bound"]:
         claims["theorem"] = theorem
     return claims
 
@@ -305,7 +307,7 @@ def _count_breakpoints(network: Network, box: Box | None, certificate: str | Pat
     if certificate is not None:
         out = AtomicFile(Path(certificate))
         try:
-            claims = _claims(counts, True, theorem)
+            claims = _claims(counts, True, theorem, box)
             out.write(header_line(network, box, "breakpoints", list(claims)))
             for line in oned.certificate_lines(partition):
                 out.write(line)
@@ -398,7 +400,7 @@ def _count_tree(network: Network, box: Box | None, certificate: str | Path | Non
             if structure is not None:
                 for item in structure.evidence:
                     out.write(evidence_line(item))
-            out.write(end_line(_claims(counted, exact, theorem), {"seconds": round(seconds, 3)}))
+            out.write(end_line(_claims(counted, exact, theorem, box), {"seconds": round(seconds, 3)}))
             out.commit()
     except BaseException:
         if out is not None:

@@ -23,6 +23,7 @@ from fractions import Fraction
 from typing import Any
 
 from .errors import FormatError, Rejected
+from .limits import Budget, shown
 from .maps import PatternMaps
 from .model import Box, Network
 from .rationals import parse_rational
@@ -34,10 +35,11 @@ Map = tuple[tuple[Fraction, Fraction], ...]
 class BreakpointChecker:
     """Consumes interval and breakpoint records of a one-input network."""
 
-    def __init__(self, network: Network, box: Box | None, claims: list[str]) -> None:
+    def __init__(self, network: Network, box: Box | None, claims: list[str],
+                 budget: Budget) -> None:
         if network.input_dim != 1:
             raise Rejected("a breakpoint certificate needs a network with one input")
-        self.maps = PatternMaps(network)
+        self.maps = PatternMaps(network, budget)
         self.outputs = len(network.output.biases)
         self.lo = box.lo[0] if box else None
         self.hi = box.hi[0] if box else None
@@ -68,9 +70,9 @@ class BreakpointChecker:
             raise FormatError(where, 'expected a breakpoint {"b": rational}')
         point = parse_rational(record["b"], f"{where}.b")
         if self.left is not None and not point > self.left:
-            raise Rejected(f"{where}: breakpoint {point} does not increase")
+            raise Rejected(f"{where}: breakpoint {shown(point)} does not increase")
         if self.hi is not None and not point < self.hi:
-            raise Rejected(f"{where}: breakpoint {point} lies outside the domain")
+            raise Rejected(f"{where}: breakpoint {shown(point)} lies outside the domain")
         self._close(point)
         self.left = point
         self.expect_interval = True
@@ -127,11 +129,11 @@ class BreakpointChecker:
         """The patterns must differ, and the first differing neuron vanish at ``point``."""
         first = next((k for k, (a, b) in enumerate(zip(before, after)) if a != b), None)
         if first is None:
-            raise Rejected(f"{where}: the same pattern on both sides of breakpoint {point}")
+            raise Rejected(f"{where}: the same pattern on both sides of breakpoint {shown(point)}")
         assert point is not None
         (slope, offset), _ = self.maps.row(first, before)
         if slope * point + offset != 0:
-            raise Rejected(f"{where}: neuron {first} does not vanish at breakpoint {point}")
+            raise Rejected(f"{where}: neuron {first} does not vanish at breakpoint {shown(point)}")
 
     def verified(self) -> dict[str, tuple[int, bool]]:
         """All three counts, exact: the intervals cover the domain."""
@@ -156,4 +158,4 @@ def _keeps_sign(slope: int, offset: int, sign: int, left: tuple[int, int] | None
 
 
 def _end(value: Fraction | None, infinite: str) -> str:
-    return infinite if value is None else str(value)
+    return infinite if value is None else shown(value)

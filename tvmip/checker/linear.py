@@ -5,11 +5,12 @@ shares, one record per hyperplane of the region's inequalities (coincident
 hyperplanes count once):
 
 * facet ``{"f": [r, k], "x": point, "n": m}``: ``point`` is strictly inside the
-  domain; for region ``r``, and for region ``m``, every neuron whose
-  pre-activation vanishes at ``point`` has a gradient parallel to neuron ``k``'s
-  (on ``r``), and every other inequality holds strictly.  Near ``point`` each
-  region is then a half-ball; the checker requires opposite halves, so ``r`` and
-  ``m`` share a facet through ``point``;
+  domain and lies on neuron ``k``'s hyperplane ``H`` (its pre-activation on ``r``
+  vanishes there); for region ``r``, and for region ``m``, every neuron whose
+  pre-activation vanishes at ``point`` has a gradient parallel to ``k``'s (so its
+  zero set is ``H`` too), and every other inequality holds strictly.  Near
+  ``point`` each region is then a half-ball bounded by ``H``; the checker requires
+  opposite halves, so ``r`` and ``m`` share a facet on ``H`` through ``point``;
 * no facet ``{"nf": [r, k], "y": [[row, multiplier], ...], "mu": rational}``:
   ``y >= 0`` on ``r``'s strict inequalities off neuron ``k``'s hyperplane (and box
   faces), not all zero, and ``sum y_i g_i + mu * pre_k`` is a constant <= 0, so
@@ -19,6 +20,20 @@ Every region of a shared map must have a record for each of its hyperplanes;
 then the facets whose two sides carry equal maps are all the glue edges, and
 linear regions are the connected components (union-find).  Maps are recomputed
 from the patterns; distinct maps are counted directly.
+
+Why no glue edge can be missing.  If regions ``r`` and ``m`` with equal maps
+share an (n0-1)-dimensional piece of boundary, that piece lies on a hyperplane
+``H`` of ``r`` and meets the relative interior ``F`` of ``r``'s facet on ``H``
+(the points of ``H`` where every other inequality of ``r`` holds strictly):
+``H`` has a facet, so its no-facet proof cannot exist and a facet record on
+``H`` must be present.  Every pre-activation is continuous in ``x``; at a point
+of ``F`` the neurons that do not vanish keep their signs nearby, and those that
+vanish are multiples of ``H``'s equation on both sides (layer by layer, the maps
+on the far side differ from ``r``'s by multiples of it), so the pattern across
+``F`` is one and the same all along ``F``: the neighbour across ``H`` is unique,
+and the facet record names it (its point lies on ``H``, so in ``F``).  A facet
+record on a different, parallel hyperplane would not vanish at its own
+neuron's point and is rejected.
 """
 
 from __future__ import annotations
@@ -28,7 +43,8 @@ from fractions import Fraction
 from typing import Any
 
 from .errors import FormatError, Rejected
-from .maps import PatternMaps, common_denominator
+from .limits import shown
+from .maps import PatternMaps, homogeneous
 from .model import Box, read_point
 from .motzkin import (
     Inequality,
@@ -76,7 +92,7 @@ class LinearChecker:
             region, position = self._target(record["nf"], f"{where}.nf")
             self._check_no_facet(region, position, record["y"], record["mu"], where)
         else:
-            raise FormatError(where, f"unknown record with keys {sorted(record)[:5]}")
+            raise FormatError(where, f"unknown record with keys {shown(sorted(record)[:5])}")
         row, _ = self.maps.row(position, self.patterns[region])
         self.covered.add((region, hyperplane(row)))
 
@@ -113,7 +129,7 @@ class LinearChecker:
         if isinstance(value, bool) or not isinstance(value, int):
             raise FormatError(where, "expected a region index")
         if not 0 <= value < len(self.patterns):
-            raise Rejected(f"{where}: no region {value} (there are {len(self.patterns)})")
+            raise Rejected(f"{where}: no region {shown(value)} (there are {len(self.patterns)})")
         return value
 
     def _target(self, value: Any, where: str) -> tuple[int, int]:
@@ -135,28 +151,32 @@ class LinearChecker:
                      where: str) -> None:
         if neighbour == region:
             raise Rejected(f"{where}: a region is not its own neighbour")
-        point = read_point(value, self.dim, self.box, f"{where}.x")
-        numerators, q = common_denominator(point)
-        normal = self.maps.row(position, self.patterns[region])[0][:-1]
-        here = self._side(region, normal, numerators, q, where)
-        there = self._side(neighbour, normal, numerators, q, where)
+        point = homogeneous(read_point(value, self.dim, self.box, f"{where}.x"), f"{where}.x")
+        phi = self.maps.row(position, self.patterns[region])[0]
+        if self.maps.values([phi], point)[0] != 0:
+            raise Rejected(f"{where}: the facet point does not lie on the hyperplane of "
+                           f"neuron {position} (its pre-activation on region {region} does "
+                           "not vanish there)")
+        here = self._side(region, phi[:-1], point, where)
+        there = self._side(neighbour, phi[:-1], point, where)
         if here is None or there is None or here == there:
             raise Rejected(f"{where}: regions {region} and {neighbour} do not lie on opposite "
                            "sides of the facet point")
 
-    def _side(self, region: int, normal: tuple[int, ...], numerators: tuple[int, ...], q: int,
+    def _side(self, region: int, normal: tuple[int, ...], point: tuple[int, ...],
               where: str) -> int | None:
         """Which side of the hyperplane (+1 along ``normal``, -1 against) the region
-        occupies near the point; rejects if the point is not on its boundary like a
-        facet point (a vanishing neuron not parallel, or a violated inequality)."""
+        occupies near the point (homogeneous); rejects if the point is not on its
+        boundary like a facet point (a vanishing neuron not parallel, or a violated
+        inequality)."""
         pattern = self.patterns[region]
+        rows = [row for row, _ in self.maps.all_rows(pattern)]
         side = None
-        for position, state in enumerate(pattern):
+        for position, (state, row, value) in enumerate(zip(pattern, rows,
+                                                           self.maps.values(rows, point))):
             if state == "0":
                 continue
-            row, _ = self.maps.row(position, pattern)
             sign = 1 if state == "+" else -1
-            value = sum(a * p for a, p in zip(row, numerators)) + row[-1] * q
             if value:
                 if (value > 0) != (sign > 0):
                     raise Rejected(f"{where}: region {region} violates neuron {position} at the facet point")
@@ -181,19 +201,21 @@ class LinearChecker:
             if isinstance(row_id, str):
                 face = box_inequality(self.box, row_id, self.dim)
                 if face is None:
-                    raise Rejected(f"{at}: unknown row {row_id!r}")
+                    raise Rejected(f"{at}: unknown row {shown(row_id)!r}")
                 return face
             if not 0 <= row_id < len(pattern) or pattern[row_id] == "0":
-                raise Rejected(f"{at}: row {row_id} is not a strict inequality of region {region}")
+                raise Rejected(f"{at}: row {shown(row_id)} is not a strict inequality of "
+                               f"region {region}")
             row, den = self.maps.row(row_id, pattern)
             if any(row[:-1]) and hyperplane(row) == plane:
                 raise Rejected(f"{at}: row {row_id} lies on the hyperplane itself")
             sign = 1 if pattern[row_id] == "+" else -1
             return tuple(sign * v for v in row), den
 
-        terms = read_multipliers(value, where, inequality)
+        terms = read_multipliers(value, where, self.dim, inequality)
         mu = parse_rational(mu_value, f"{where}.mu")
-        total = combination([*terms, ((phi, s), mu)] if mu else terms, self.dim)
+        total = combination([*terms, ((phi, s), mu)] if mu else terms, self.dim,
+                            self.maps.budget, where)
         if not is_contradiction(total):
             raise Rejected(f"{where}: the multipliers do not show that neuron {position}'s "
                            f"hyperplane misses the interior of a facet of region {region}")

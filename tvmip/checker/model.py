@@ -16,6 +16,7 @@ from fractions import Fraction
 from typing import Any
 
 from .errors import FormatError, Rejected
+from .limits import MAX_INPUT_DIM, MAX_LAYERS, MAX_MAP_ENTRIES, MAX_NEURONS, shown
 from .rationals import DecimalText, dumps, format_rational, parse_rational
 
 NETWORK_FORMAT = "tvmip-network/1"
@@ -112,7 +113,7 @@ def json_type(value: Any) -> str:
     if isinstance(value, bool):
         return "a boolean"
     if isinstance(value, (int, DecimalText)):
-        return f"the number {value}"
+        return f"the number {shown(value)}"
     names = {"str": "a string", "list": "a list", "dict": "an object"}
     return names.get(type(value).__name__, type(value).__name__)
 
@@ -147,29 +148,42 @@ def _layer(value: Any, fan_in: int, where: str, activation: str | None) -> Layer
     if "activation" not in obj:
         raise FormatError(where, "missing key 'activation'")
     act = obj["activation"]
-    if act not in ACTIVATIONS:
+    if not isinstance(act, str) or act not in ACTIVATIONS:
         raise FormatError(
             f"{where}.activation",
-            f"unknown activation {act!r} (known: {', '.join(ACTIVATIONS)})",
+            f"unknown activation {shown(act)!r} (known: {', '.join(ACTIVATIONS)})",
         )
     return Layer(weights, biases, act)
 
 
 def network_from_json(value: Any) -> Network:
-    """Validate a parsed network file; one :class:`FormatError` names the first problem."""
+    """Validate a parsed network file; one :class:`FormatError` names the first problem.
+
+    Shapes are capped (:mod:`tvmip.checker.limits`) before any weight is read: the
+    input dimension, the number of layers and of neurons, and the size of the
+    pre-activation maps, ``neurons * (n0 + 1)`` integers."""
     obj = _expect(value, dict, "", "a JSON object (a tvmip network)")
     fmt = obj.get("format", NETWORK_FORMAT)
     if fmt != NETWORK_FORMAT:
-        raise FormatError("format", f"unsupported format {fmt!r} (expected {NETWORK_FORMAT!r})")
+        raise FormatError("format", f"unsupported format {shown(fmt)!r} "
+                          f"(expected {NETWORK_FORMAT!r})")
     for key in ("input_dim", "layers", "output"):
         if key not in obj:
             raise FormatError("", f"missing key {key!r}")
     n0 = _expect(obj["input_dim"], int, "input_dim", "a positive integer")
-    if n0 < 1:
-        raise FormatError("input_dim", f"input dimension must be at least 1, got {n0}")
+    if not 1 <= n0 <= MAX_INPUT_DIM:
+        raise FormatError("input_dim", f"input dimension must be between 1 and "
+                          f"{MAX_INPUT_DIM}, got {shown(n0)}")
     raw_layers = _expect(obj["layers"], list, "layers", "a list of layers")
     if not raw_layers:
         raise FormatError("layers", "the network has no hidden layers")
+    if len(raw_layers) > MAX_LAYERS:
+        raise FormatError("layers", f"more than {MAX_LAYERS} hidden layers")
+    neurons = sum(len(layer["weights"]) for layer in raw_layers
+                  if isinstance(layer, dict) and isinstance(layer.get("weights"), list))
+    if neurons > MAX_NEURONS or neurons * (n0 + 1) > MAX_MAP_ENTRIES:
+        raise FormatError("layers", f"too large to check: {neurons} neurons with {n0} inputs "
+                          f"(at most {MAX_NEURONS} neurons and {MAX_MAP_ENTRIES} map entries)")
     layers = []
     fan_in = n0
     for i, raw in enumerate(raw_layers):

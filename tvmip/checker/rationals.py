@@ -9,8 +9,11 @@ number means.  Accepted forms of a rational:
   (1/10, 1/1000), never as the nearest binary double;
 * a string ``"-3"``, ``"1/2"``, ``"-0.25"`` or ``"2.5e-3"``.
 
-Sizes are bounded (:data:`MAX_DIGITS` digits per integer, decimal exponents up
-to :data:`MAX_EXPONENT`) so a hostile file cannot make the reader hang.
+Sizes are bounded before anything is converted (:mod:`tvmip.checker.limits`): at
+most :data:`MAX_DIGITS` digits per integer, exponents of at most
+:data:`MAX_EXPONENT_CHARS` characters and value :data:`MAX_EXPONENT`, and a value
+whose numerator and denominator have at most :data:`MAX_NUMBER_BITS` bits each, so a
+hostile file cannot make the reader hang and every number read can be printed.
 """
 
 from __future__ import annotations
@@ -21,9 +24,7 @@ from fractions import Fraction
 from typing import Any
 
 from .errors import FormatError
-
-MAX_DIGITS = 4000
-MAX_EXPONENT = 1000
+from .limits import MAX_DIGITS, MAX_EXPONENT, MAX_EXPONENT_CHARS, MAX_NUMBER_BITS, shown
 
 _INTEGER = re.compile(r"-?[0-9]+")
 _RATIO = re.compile(r"(-?[0-9]+)/([0-9]+)")
@@ -35,7 +36,7 @@ class DecimalText(str):
 
 
 def _integer(text: str, where: str) -> int:
-    if len(text) > MAX_DIGITS:
+    if len(text.lstrip("-")) > MAX_DIGITS:
         raise FormatError(where, f"integer with more than {MAX_DIGITS} digits")
     return int(text)
 
@@ -48,12 +49,24 @@ def _decimal(text: str, where: str) -> Fraction | None:
     frac = frac or ""
     if not whole and not frac:
         return None
-    exp = int(exponent) if exponent is not None else 0
-    if abs(exp) > MAX_EXPONENT or exponent is not None and len(exponent) > 6:
+    if exponent is not None and len(exponent.lstrip("+-")) > MAX_EXPONENT_CHARS:
         raise FormatError(where, f"decimal exponent beyond +-{MAX_EXPONENT}")
-    digits = _integer((whole + frac) or "0", where)
-    value = Fraction(digits, 10 ** len(frac)) * Fraction(10) ** exp
+    exp = int(exponent) if exponent is not None else 0
+    if abs(exp) > MAX_EXPONENT:
+        raise FormatError(where, f"decimal exponent beyond +-{MAX_EXPONENT}")
+    digits = (whole + frac).lstrip("0")
+    shift = exp - len(frac)  # value = digits * 10^shift
+    if len(digits) + max(shift, 0) > MAX_DIGITS or -shift > MAX_DIGITS:
+        raise FormatError(where, f"a number whose value needs more than {MAX_DIGITS} digits")
+    value = Fraction(int(digits or "0")) * Fraction(10) ** shift
     return -value if sign else value
+
+
+def _bounded(value: Fraction, where: str) -> Fraction:
+    """``value`` if its numerator and denominator fit in :data:`MAX_NUMBER_BITS` bits."""
+    if max(value.numerator.bit_length(), value.denominator.bit_length()) > MAX_NUMBER_BITS:
+        raise FormatError(where, f"a number whose value needs more than {MAX_DIGITS} digits")
+    return value
 
 
 def parse_rational(value: Any, where: str = "") -> Fraction:
@@ -61,9 +74,7 @@ def parse_rational(value: Any, where: str = "") -> Fraction:
     if isinstance(value, bool):
         raise FormatError(where, "expected a number, got a boolean")
     if isinstance(value, int):
-        if value.bit_length() > MAX_DIGITS * 3.33:
-            raise FormatError(where, f"integer with more than {MAX_DIGITS} digits")
-        return Fraction(value)
+        return _bounded(Fraction(value), where)
     if isinstance(value, str):
         text = value
         if _INTEGER.fullmatch(text):
@@ -72,13 +83,12 @@ def parse_rational(value: Any, where: str = "") -> Fraction:
         if ratio:
             num, den = _integer(ratio[1], where), _integer(ratio[2], where)
             if den == 0:
-                raise FormatError(where, f"zero denominator in {text!r}")
+                raise FormatError(where, f"zero denominator in {shown(text)!r}")
             return Fraction(num, den)
         decimal = _decimal(text, where)
         if decimal is not None:
-            return decimal
-        shown = text if len(text) <= 40 else text[:37] + "..."
-        raise FormatError(where, f"not a rational number: {shown!r}")
+            return _bounded(decimal, where)
+        raise FormatError(where, f"not a rational number: {shown(text)!r}")
     if value is None:
         raise FormatError(where, "expected a number, got null")
     raise FormatError(where, f"expected a number, got {type(value).__name__}")

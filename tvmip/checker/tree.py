@@ -19,7 +19,9 @@ Per record:
 * look-ahead ``{"e": v + "*" * k + side, "y": ...}``: the same proof on the region
   of the node ``v`` for the neuron ``k`` places further in the same layer (whose
   map ``v`` already determines).  That side is then empty at every node of ``v``'s
-  subtree, so those nodes have one child there and need no record of their own;
+  subtree, so those nodes have one child there and need no record of their own.
+  At most one look-ahead per neuron is in force on a path (a second one, at ``v``
+  or below it, is rejected), which keeps the bookkeeping constant per record;
 * open ``{"o": prefix}``: an unexplored subtree (the count is then a lower bound).
 
 Memory is proportional to the depth of the tree, not to the number of records.
@@ -27,10 +29,10 @@ Memory is proportional to the depth of the tree, not to the number of records.
 
 from __future__ import annotations
 
-from operator import mul
 from typing import Any
 
 from .errors import FormatError, Rejected
+from .limits import Budget, shown
 from .linear import LinearChecker
 from .maps import PatternMaps, homogeneous
 from .model import Box, Network, read_point
@@ -50,17 +52,19 @@ WILDCARD = "*"
 class TreeChecker:
     """Consumes tree records and counts the verified regions."""
 
-    def __init__(self, network: Network, box: Box | None, claims: list[str]) -> None:
-        self.maps = PatternMaps(network)
+    def __init__(self, network: Network, box: Box | None, claims: list[str],
+                 budget: Budget) -> None:
+        self.maps = PatternMaps(network, budget)
+        self.budget = budget
         self.dim = network.input_dim
         self.box = box
         self.pending: list[str] = [""]
         self.regions = 0
         self.empty = 0
         self.open = 0
-        # look-aheads in force: position -> [(node, empty side)], and their stack
-        self.scopes: dict[int, list[tuple[str, str]]] = {}
-        self.scope_stack: list[tuple[str, int, str]] = []
+        # look-aheads in force: position -> (node, empty side), and their stack
+        self.scopes: dict[int, tuple[str, str]] = {}
+        self.scope_stack: list[tuple[str, int]] = []
         wants_linear = bool({"linear_regions", "distinct_maps"} & set(claims))
         self.linear = LinearChecker(self.maps, box) if wants_linear else None
 
@@ -74,16 +78,16 @@ class TreeChecker:
         text = record[kind]
         if not isinstance(text, str):
             raise FormatError(f"{where}.{kind}", "expected a pattern string")
-        node, stars, last = _split_lookahead(text, f"{where}.{kind}")
-        if not set(node) <= STATES or kind != "e" and stars:
-            raise FormatError(f"{where}.{kind}", "expected a string over '+', '-', '0' "
-                              "(and '*' in look-ahead proofs)")
         length = len(text)
         if length > self.maps.length or kind == "r" and length != self.maps.length:
             raise Rejected(
                 f"{where}: pattern of length {length} for a network with "
                 f"{self.maps.length} ReLU neurons"
             )
+        node, stars, last = _split_lookahead(text, f"{where}.{kind}")
+        if not set(node) <= STATES or kind != "e" and stars:
+            raise FormatError(f"{where}.{kind}", "expected a string over '+', '-', '0' "
+                              "(and '*' in look-ahead proofs)")
         if kind == "e" and not text:
             raise Rejected(f"{where}: an empty branch needs at least one state")
         self._leave_scopes(text)
@@ -146,9 +150,9 @@ class TreeChecker:
         """Children of the node ``pattern[:position]``: from the neuron's exact map,
         minus the sides that a look-ahead at an ancestor proved empty."""
         children = self.maps.children(position, pattern)
-        for node, side in self.scopes.get(position, ()):
-            if pattern.startswith(node):
-                children = children.replace(side, "")
+        scope = self.scopes.get(position)
+        if scope is not None and pattern.startswith(scope[0]):
+            children = children.replace(scope[1], "")
         if not children:
             raise Rejected(f"node {pattern[:position]!r} has no possible child")
         return children
@@ -156,8 +160,7 @@ class TreeChecker:
     def _leave_scopes(self, text: str) -> None:
         """Forget look-aheads whose subtree the stream has left (depth-first order)."""
         while self.scope_stack and not text.startswith(self.scope_stack[-1][0]):
-            node, position, side = self.scope_stack.pop()
-            self.scopes[position].remove((node, side))
+            del self.scopes[self.scope_stack.pop()[1]]
 
     def _lookahead(self, node: str, position: int, side: str, value: Any, where: str) -> None:
         first_of_layer = self.maps.first[self.maps.neuron[position][0]]
@@ -168,24 +171,26 @@ class TreeChecker:
             )
         if side not in "+-":
             raise Rejected(f"{where}: a look-ahead proves a '+' or '-' side empty")
+        if position in self.scopes:
+            raise Rejected(f"{where}: a second look-ahead for neuron {position} under "
+                           f"{self.scopes[position][0] or '(root)'!r}")
         # The node must be the next one to cover: walk to it, then expect it again.
         self._descend(node, where)
         self.pending.append(node)
         self._check_motzkin(node, value, where, (position, side))
-        self.scopes.setdefault(position, []).append((node, side))
-        self.scope_stack.append((node, position, side))
+        self.scopes[position] = (node, side)
+        self.scope_stack.append((node, position))
         self.empty += 1
 
     # -- evidence -----------------------------------------------------------------
 
     def _check_region(self, pattern: str, value: Any, where: str) -> None:
         point = read_point(value, self.dim, self.box, f"{where}.x")
-        x = homogeneous(point)
-        for position, (row, _) in enumerate(self.maps.all_rows(pattern)):
-            state = pattern[position]
+        x = homogeneous(point, f"{where}.x")
+        rows = [row for row, _ in self.maps.all_rows(pattern)]
+        for position, (state, value) in enumerate(zip(pattern, self.maps.values(rows, x))):
             if state == "0":
                 continue
-            value = sum(map(mul, row, x))
             if not (value > 0 if state == "+" else value < 0):
                 raise Rejected(
                     f"{where}: the witness of region {pattern!r} violates the strict "
@@ -197,8 +202,9 @@ class TreeChecker:
         """Verify Motzkin multipliers: ``y >= 0``, not all zero, combining the strict
         inequalities of ``node``'s pattern and the box faces (plus, for a look-ahead,
         neuron ``extra[0]`` in state ``extra[1]``) into a constant function <= 0."""
-        terms = read_multipliers(value, where, lambda rid, at: self._inequality(rid, node, extra, at))
-        if not is_contradiction(combination(terms, self.dim)):
+        terms = read_multipliers(value, where, self.dim,
+                                 lambda rid, at: self._inequality(rid, node, extra, at))
+        if not is_contradiction(combination(terms, self.dim, self.budget, where)):
             raise Rejected(
                 f"{where}: the multipliers of the empty branch do not combine its "
                 f"inequalities into a constant <= 0"
@@ -211,7 +217,7 @@ class TreeChecker:
         if isinstance(row_id, str):
             face = box_inequality(self.box, row_id, self.dim)
             if face is None:
-                raise Rejected(f"{at}: unknown row {row_id!r}")
+                raise Rejected(f"{at}: unknown row {shown(row_id)!r}")
             return face
         if extra is not None and row_id == extra[0]:
             # Wildcards stand for states in the neuron's own layer, which do not
@@ -220,7 +226,8 @@ class TreeChecker:
         elif 0 <= row_id < len(node) and node[row_id] != "0":
             pattern, state = node, node[row_id]
         else:
-            raise Rejected(f"{at}: row {row_id} is not a strict inequality of {node!r}")
+            raise Rejected(f"{at}: row {shown(row_id)} is not a strict inequality of "
+                           f"{shown(node)!r}")
         row, s = self.maps.row(row_id, pattern)
         sign = 1 if state == "+" else -1
         return tuple(sign * v for v in row), s
@@ -232,7 +239,7 @@ def _split_lookahead(text: str, where: str) -> tuple[str, bool, str]:
     if star < 0:
         return text, False, ""
     if len(text) < star + 2 or text[star:-1] != WILDCARD * (len(text) - 1 - star):
-        raise FormatError(where, f"malformed look-ahead {text[:40]!r}: wildcards must run to "
+        raise FormatError(where, f"malformed look-ahead {shown(text)!r}: wildcards must run to "
                           "the last state")
     return text[:star], True, text[-1]
 
@@ -245,4 +252,4 @@ def _record_kind(record: Any, where: str) -> str:
             if set(record) != keys:
                 raise FormatError(where, f"a {kind!r} record has exactly the keys {sorted(keys)}")
             return kind
-    raise FormatError(where, f"unknown record with keys {sorted(record)[:5]}")
+    raise FormatError(where, f"unknown record with keys {shown(sorted(record)[:5])}")

@@ -16,23 +16,33 @@ Everything is re-derived: the network's hash from its canonical form, every
 record's evidence, and the claimed counts from the records.  ``metadata``
 (timings, host) is not part of any claim and is not read.
 
-Reading is bounded: lines of at most :data:`MAX_LINE` bytes, and a gzip stream
-may expand at most :data:`MAX_EXPANSION` times its size (plus 16 MiB), so a
-hostile file costs time and memory proportional to its size.
+Claims are bound to their domain: the verdict line ends its counts with
+``over R^n0`` or ``over the box ...``, and the caller may require a network
+(``expected_sha256``) and a domain (``expected_box``).  A theorem's bound is
+compared with a certified lower bound on the linear regions over all of R^n0:
+the linear regions themselves for a certificate over R^n0, the distinct affine
+maps for one over a box (a box can cut one linear region into several, but every
+map seen in the box is the map of at least one linear region of R^n0).
+
+Reading is bounded (:mod:`tvmip.checker.limits`): the time and memory a file can
+cost are linear in its size, whatever it holds.
 """
 
 from __future__ import annotations
 
+import enum
 import gzip
+import re
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Protocol
 
-from .bounds import THEOREMS
+from .bounds import THEOREMS, ExceedsLimit
 from .breakpoints import BreakpointChecker
 from .errors import FormatError, Rejected
+from .limits import MAX_HEADER_LINE, MAX_RECORD_LINE, Budget, shown
 from .model import Box, Network, box_from_json, network_from_json
 from .rationals import loads
 from .tree import TreeChecker
@@ -40,10 +50,13 @@ from .witnesses import WitnessChecker
 
 CERTIFICATE_FORMAT = "tvmip-certificate/1"
 HEADER_KEYS = {"format", "tool", "kind", "network", "network_sha256", "domain", "claims"}
+
+
 class RecordChecker(Protocol):
     """What a certificate kind's checker does with its records."""
 
-    def __init__(self, network: Network, box: Box | None, claims: list[str]) -> None: ...
+    def __init__(self, network: Network, box: Box | None, claims: list[str],
+                 budget: Budget) -> None: ...
 
     def feed(self, record: Any, where: str) -> None: ...
 
@@ -59,18 +72,29 @@ KINDS: dict[str, type[RecordChecker]] = {
 THEOREM_KEYS = {"name", "n0", "width", "depth", "bound", "ternary"}
 CLAIM_WORDS = {"activation_regions": "activation regions", "linear_regions": "linear regions",
                "distinct_maps": "distinct affine maps"}
-MAX_LINE = 64 * 2**20
-MAX_EXPANSION = 200
+MAX_DEPTH, MAX_WIDTH = 64, 10**6  # the reference architecture of a theorem claim
 EXIT_VALID, EXIT_INVALID, EXIT_INPUT = 0, 1, 2
+_UNPRINTABLE = re.compile(r"[^\x20-\x7e]")
+
+
+class Unbound(enum.Enum):
+    """No requirement on the certificate's domain (the default of :func:`check_file`)."""
+
+    ANY = "any"
 
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    """The outcome: one line to print and the exit code that goes with it."""
+    """The outcome: one line to print and the exit code that goes with it.  A VALID
+    verdict also carries its counts, the domain they are about (None: all of
+    R^input_dim) and the network's SHA-256."""
 
     line: str
     exit_code: int
     counts: tuple[tuple[str, int, bool], ...] = ()  # (claim, value, exact)
+    domain: Box | None = None
+    input_dim: int = 0
+    network_sha256: str = ""
 
     def count(self, claim: str) -> int | None:
         return next((value for name, value, _ in self.counts if name == claim), None)
@@ -88,57 +112,68 @@ class Verdict:
         return self.exit_code == EXIT_VALID
 
 
-class _Budget:
-    """Counts decompressed bytes against a limit proportional to the file's size."""
-
-    def __init__(self, compressed_size: int) -> None:
-        self.limit = MAX_EXPANSION * compressed_size + 16 * 2**20
-        self.used = 0
-
-    def spend(self, amount: int) -> None:
-        self.used += amount
-        if self.used > self.limit:
-            raise FormatError("", f"gzip stream expands beyond {self.limit} bytes (a gzip bomb?)")
-
-
-def _lines(handle: IO[bytes] | gzip.GzipFile,
-           budget: _Budget | None) -> Iterator[tuple[int, bytes]]:
+def _lines(handle: IO[bytes] | gzip.GzipFile, budget: Budget) -> Iterator[tuple[int, bytes]]:
     number = 0
     while True:
-        line = handle.readline(MAX_LINE + 1)
+        limit = MAX_HEADER_LINE if number == 0 else MAX_RECORD_LINE
+        line = handle.readline(limit + 1)
         if not line:
             return
         number += 1
-        if budget is not None:
-            budget.spend(len(line))
-        if len(line) > MAX_LINE:
-            raise FormatError(f"line {number}", f"longer than {MAX_LINE} bytes")
+        budget.read(len(line))
+        if len(line) > limit:
+            raise FormatError(f"line {number}", f"longer than {limit} bytes")
         if not line.strip():
             raise FormatError(f"line {number}", "blank line (certificates have none)")
         yield number, line
 
 
-def check_file(path: str | Path, expected_sha256: str | None = None) -> Verdict:
-    """Verify the certificate at ``path``; never raises on bad content."""
+def domain_text(box: Box | None, dim: int) -> str:
+    """``R^n`` or ``the box (lo, hi)^n`` / ``the box (lo1, hi1) x (lo2, hi2)``."""
+    if box is None:
+        return f"R^{dim}"
+    sides = [f"({shown(lo)}, {shown(hi)})" for lo, hi in zip(box.lo, box.hi)]
+    if len(set(sides)) == 1 and len(sides) > 1:
+        return f"the box {sides[0]}^{len(sides)}"
+    return "the box " + " x ".join(sides)
+
+
+def _one_line(text: str) -> str:
+    """Printable ASCII only: a verdict is one line on any terminal."""
+    return _UNPRINTABLE.sub(lambda m: ascii(m[0])[1:-1], text)
+
+
+def check_file(path: str | Path, expected_sha256: str | None = None,
+               expected_box: Box | None | Unbound = Unbound.ANY) -> Verdict:
+    """Verify the certificate at ``path``; never raises, whatever the file holds.
+    ``expected_sha256`` requires the certificate to be about that network and
+    ``expected_box`` about that domain (None: all of R^n0)."""
     path = Path(path)
     try:
         with open(path, "rb") as raw:
-            size = path.stat().st_size
-            gzipped = raw.read(2) == b"\x1f\x8b"
+            budget = Budget(path.stat().st_size, raw.read(2) == b"\x1f\x8b")
             raw.seek(0)
-            if gzipped:
+            if budget.byte_limit is not None:
                 with gzip.GzipFile(fileobj=raw) as handle:
-                    return _check_stream(_lines(handle, _Budget(size)), expected_sha256)
-            return _check_stream(_lines(raw, None), expected_sha256)
+                    verdict = _check_stream(_lines(handle, budget), budget, expected_sha256,
+                                            expected_box)
+            else:
+                verdict = _check_stream(_lines(raw, budget), budget, expected_sha256,
+                                        expected_box)
     except Rejected as exc:
-        return Verdict(f"INVALID: {exc}", EXIT_INVALID)
+        verdict = Verdict(f"INVALID: {exc}", EXIT_INVALID)
     except FormatError as exc:
-        return Verdict(f"error: {path}: {exc}", EXIT_INPUT)
+        verdict = Verdict(f"error: {path}: {exc}", EXIT_INPUT)
     except (OSError, EOFError, zlib.error) as exc:
         reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-        return Verdict(f"error: {path}: cannot read ({reason})", EXIT_INPUT)
-    except MemoryError:
-        return Verdict(f"error: {path}: too large to check in memory", EXIT_INPUT)
+        verdict = Verdict(f"error: {path}: cannot read ({reason})", EXIT_INPUT)
+    except (MemoryError, RecursionError):
+        verdict = Verdict(f"error: {path}: too large or too deep to check", EXIT_INPUT)
+    except Exception as exc:  # a checker bug: never VALID, never a traceback
+        verdict = Verdict(f"error: {path}: the checker failed on this file "
+                          f"({type(exc).__name__}: {shown(exc, 200)})", EXIT_INPUT)
+    return Verdict(_one_line(verdict.line), verdict.exit_code, verdict.counts, verdict.domain,
+                   verdict.input_dim, verdict.network_sha256)
 
 
 def _expect_object(value: Any, where: str) -> dict[str, Any]:
@@ -147,7 +182,8 @@ def _expect_object(value: Any, where: str) -> dict[str, Any]:
     return value
 
 
-def _check_stream(lines: Iterator[tuple[int, bytes]], expected_sha256: str | None) -> Verdict:
+def _check_stream(lines: Iterator[tuple[int, bytes]], budget: Budget,
+                  expected_sha256: str | None, expected_box: Box | None | Unbound) -> Verdict:
     first = next(lines, None)
     if first is None:
         raise FormatError("", "empty file")
@@ -158,7 +194,7 @@ def _check_stream(lines: Iterator[tuple[int, bytes]], expected_sha256: str | Non
         raise FormatError("line 1", f"header keys must be {sorted(HEADER_KEYS)}")
     kind = header["kind"]
     if not isinstance(kind, str) or kind not in KINDS:
-        raise FormatError("line 1.kind", f"unknown certificate kind {kind!r}")
+        raise FormatError("line 1.kind", f"unknown certificate kind {shown(kind)!r}")
     declared = header["claims"]
     if not isinstance(declared, list) or not all(isinstance(c, str) for c in declared) \
             or "activation_regions" not in declared \
@@ -171,7 +207,10 @@ def _check_stream(lines: Iterator[tuple[int, bytes]], expected_sha256: str | Non
     if expected_sha256 is not None and network.sha256 != expected_sha256:
         raise Rejected("the certificate is about a different network than the one given")
     box = box_from_json(header["domain"], network.input_dim)
-    checker = KINDS[kind](network, box, declared)
+    if expected_box is not Unbound.ANY and box != expected_box:
+        raise Rejected(f"the certificate is about the domain {domain_text(box, network.input_dim)}"
+                       f", not {domain_text(expected_box, network.input_dim)} as required")
+    checker = KINDS[kind](network, box, declared, budget)
     end = None
     for number, line in lines:
         where = f"line {number}"
@@ -185,7 +224,7 @@ def _check_stream(lines: Iterator[tuple[int, bytes]], expected_sha256: str | Non
     if end is None:
         raise FormatError("", "truncated: the end record with the claims is missing")
     checker.finish()
-    return _verdict(end, checker.verified(), network)
+    return _verdict(end, checker.verified(), network, box)
 
 
 def _end_record(record: dict[str, Any], where: str, declared: list[str]) -> dict[str, Any]:
@@ -216,7 +255,7 @@ def _end_record(record: dict[str, Any], where: str, declared: list[str]) -> dict
 
 
 def _verdict(claims: dict[str, Any], verified: dict[str, tuple[int, bool]],
-             network: Network) -> Verdict:
+             network: Network, box: Box | None) -> Verdict:
     """Every claim must be what the evidence establishes; "exact" needs exact evidence."""
     counts = []
     for name in COUNTS:
@@ -227,7 +266,7 @@ def _verdict(claims: dict[str, Any], verified: dict[str, tuple[int, bool]],
             raise Rejected(f"the certificate claims {name} but carries no evidence for it")
         value, exact = verified[name]
         if claim["value"] != value:
-            raise Rejected(f"the certificate claims {claim['value']} {CLAIM_WORDS[name]} "
+            raise Rejected(f"the certificate claims {shown(claim['value'])} {CLAIM_WORDS[name]} "
                            f"but its evidence establishes {value}")
         if claim["kind"] == "exact" and not exact:
             raise Rejected(f"claims an exact number of {CLAIM_WORDS[name]} but its evidence "
@@ -235,37 +274,50 @@ def _verdict(claims: dict[str, Any], verified: dict[str, tuple[int, bool]],
         counts.append((name, value, claim["kind"] == "exact"))
     words = ", ".join(f"{'' if exact else 'at least '}{value} {CLAIM_WORDS[name]}"
                       for name, value, exact in counts)
-    lower = "" if all(exact for _, _, exact in counts) else " (lower bound)"
+    words += f" over {domain_text(box, network.input_dim)}"
+    if not all(exact for _, _, exact in counts):
+        words += " (lower bound)"
     if "theorem" in claims:
-        words += "; " + _theorem(claims["theorem"], verified, network)
-    return Verdict(f"VALID: {words}{lower}", EXIT_VALID, tuple(counts))
+        words += "; " + _theorem(claims["theorem"], verified, network, box)
+    return Verdict(f"VALID: {words}", EXIT_VALID, tuple(counts), box,
+                   network.input_dim, network.sha256)
 
 
-def _theorem(claim: dict[str, Any], verified: dict[str, tuple[int, bool]], network: Network) -> str:
-    """Recompute the theorem's bound for the reference architecture and compare it
-    with the linear regions the evidence establishes."""
+def _theorem(claim: dict[str, Any], verified: dict[str, tuple[int, bool]], network: Network,
+             box: Box | None) -> str:
+    """Recompute the theorem's bound for the reference architecture (its hypotheses
+    included) and compare it with a certified lower bound on the network's linear
+    regions over all of R^n0: the linear regions over R^n0, or the distinct affine
+    maps when the domain is a box."""
     name, n0, width, depth = claim["name"], claim["n0"], claim["width"], claim["depth"]
     if name not in THEOREMS:
-        raise Rejected(f"unknown theorem {name!r} (known: {', '.join(THEOREMS)})")
+        raise Rejected(f"unknown theorem {shown(name)!r} (known: {', '.join(THEOREMS)})")
     if n0 != network.input_dim:
-        raise Rejected(f"the theorem is stated for n0 = {n0} but the network has "
+        raise Rejected(f"the theorem is stated for n0 = {shown(n0)} but the network has "
                        f"{network.input_dim} inputs")
-    if not 1 <= depth <= 64 or not 1 <= width <= 10**6:
-        raise Rejected("the reference architecture is out of range")
+    if not 1 <= depth <= MAX_DEPTH or not 1 <= width <= MAX_WIDTH:
+        raise Rejected("the reference architecture is out of range "
+                       f"(depth 1..{MAX_DEPTH}, width 1..{MAX_WIDTH})")
+    if claim["ternary"] and not network.ternary:
+        raise Rejected("the certificate says the network is ternary but it has other weights")
+    evidence = "linear_regions" if box is None else "distinct_maps"
+    if evidence not in verified:
+        raise Rejected(f"a theorem claim needs evidence about {CLAIM_WORDS[evidence]}")
+    regions = verified[evidence][0]
     try:
-        bound = THEOREMS[name](n0, (width,) * depth)
+        bound = THEOREMS[name](n0, (width,) * depth, limit=regions)
+    except ExceedsLimit:
+        raise Rejected(f"{regions} {CLAIM_WORDS[evidence]} do not reach the bound of "
+                       f"{name!r} for n0 = {n0}, width {width}, depth {depth}") from None
     except ValueError as exc:
         raise Rejected(f"theorem {name!r} does not apply: {exc}") from None
     if bound.value != claim["bound"]:
         raise Rejected(f"{bound.name} for n0 = {n0}, width {width}, depth {depth} is "
-                       f"{bound.value}, not {claim['bound']}")
-    if claim["ternary"] and not network.ternary:
-        raise Rejected("the certificate says the network is ternary but it has other weights")
-    if "linear_regions" not in verified:
-        raise Rejected("a theorem claim needs evidence about linear regions")
-    regions = verified["linear_regions"][0]
-    if regions < bound.value:
-        raise Rejected(f"{regions} linear regions do not reach {bound.name} = {bound.value}")
+                       f"{bound.value}, not {shown(claim['bound'])}")
     network_kind = "ternary network" if claim["ternary"] else "network"
-    return (f"this {network_kind} meets {bound.name} = {bound.value} "
-            f"(n0 = {n0}, width {width}, depth {depth}; {bound.formula})")
+    widths = list(network.widths)
+    basis = "" if box is None else \
+        f" (its {regions} distinct affine maps in the box are a lower bound)"
+    return (f"this {network_kind} (hidden widths {widths}) meets {bound.name} = "
+            f"{bound.value} (n0 = {n0}, width {width}, depth {depth}; {bound.formula}): "
+            f"it has at least {bound.value} linear regions over R^{n0}{basis}")

@@ -15,15 +15,17 @@ from fractions import Fraction
 from typing import Any
 
 from .errors import FormatError, Rejected
-from .maps import PatternMaps, common_denominator
+from .limits import Budget
+from .maps import PatternMaps, homogeneous
 from .model import Box, Network, read_point
 
 
 class WitnessChecker:
     """Consumes witness points and collects their distinct output maps."""
 
-    def __init__(self, network: Network, box: Box | None, claims: list[str]) -> None:
-        self.maps = PatternMaps(network)
+    def __init__(self, network: Network, box: Box | None, claims: list[str],
+                 budget: Budget) -> None:
+        self.maps = PatternMaps(network, budget)
         self.box = box
         self.dim = network.input_dim
         self.seen: set[tuple[tuple[Fraction, ...], ...]] = set()
@@ -31,7 +33,8 @@ class WitnessChecker:
     def feed(self, record: dict[str, Any], where: str) -> None:
         if not isinstance(record, dict) or set(record) != {"x"}:
             raise FormatError(where, 'expected a witness {"x": point}')
-        point = read_point(record["x"], self.dim, self.box, f"{where}.x")
+        point = homogeneous(read_point(record["x"], self.dim, self.box, f"{where}.x"),
+                            f"{where}.x")
         pattern = self._pattern(point, where)
         rows, s = self.maps.output_rows(pattern)
         affine = tuple(tuple(Fraction(v, s) for v in row) for row in rows)
@@ -39,16 +42,14 @@ class WitnessChecker:
             raise Rejected(f"{where}: a second witness with the same affine map")
         self.seen.add(affine)
 
-    def _pattern(self, point: list[Fraction], where: str) -> str:
-        """The activation pattern around ``point``, layer by layer."""
-        numerators, q = common_denominator(point)
+    def _pattern(self, point: tuple[int, ...], where: str) -> str:
+        """The activation pattern around the (homogeneous) ``point``, layer by layer."""
         pattern = ""
         for index, layer in enumerate(self.maps.layers):
             if not layer[3]:
                 continue
             rows, _ = self.maps.layer_rows(index, pattern)
-            for j, row in enumerate(rows):
-                value = sum(a * p for a, p in zip(row, numerators)) + row[-1] * q
+            for row, value in zip(rows, self.maps.values(rows, point)):
                 if value == 0 and any(row):
                     raise Rejected(f"{where}: neuron {len(pattern)} vanishes at the witness "
                                    "(it lies on a region boundary)")
