@@ -410,7 +410,7 @@ def race(network_path: str | os.PathLike[str], box: str | None = None, time_limi
     ``only_relucent`` / ``only_tvmip``, at most 10 each).
     """
     import tvmip
-    from tvmip.engine import Limits
+    from tvmip.engine.run import Limits
 
     network = tvmip.load_network(str(network_path))
     domain = tvmip.parse_box(box, network.input_dim) if box else None

@@ -34,7 +34,7 @@ RESULTS = HERE / "RESULTS.md"
 CHILD = r"""
 import json, resource, sys, time
 import tvmip
-from tvmip.engine import Limits
+from tvmip.engine.run import Limits
 job = json.loads(sys.argv[1])
 if job.get("what") == "check":
     start = time.perf_counter()
@@ -42,7 +42,7 @@ if job.get("what") == "check":
     out = {"seconds": time.perf_counter() - start, "regions": verdict.activation_regions,
            "valid": verdict.valid}
 elif job.get("what") == "milp":
-    from tvmip.mip import milp_count
+    from tvmip.search.mip import milp_count
     net = tvmip.load_network(job["network"])
     box = tvmip.parse_box(job["box"], net.input_dim) if job.get("box") else None
     start = time.perf_counter()
@@ -101,7 +101,7 @@ def random_ternary(n0: int, widths: list[int], seed: int) -> dict:
 def instances(quick: bool) -> dict[str, dict]:
     """Name -> network JSON: tvmip's ternary-relu constructions (the growth family is
     n0 = 2) and random ternary networks from fixed seeds."""
-    from tvmip.constructions import build
+    from tvmip.theory.constructions import build
 
     def construct(n0: int, width: int, depth: int) -> dict:
         return build("ternary-relu", n0, width, depth).to_json()
@@ -138,7 +138,7 @@ def relucent_section(paths: dict[str, Path], tmp: str) -> str:
     sys.path.insert(0, str(HERE))
     from relucent_race import race
 
-    from tvmip.constructions import build
+    from tvmip.theory.constructions import build
 
     general = Path(tmp) / "general-n2-w6-d3.json"
     general.write_text(json.dumps(build("general", 2, 6, 3).to_json()))
@@ -163,7 +163,7 @@ def machine() -> str:
         if Path("/proc/cpuinfo").exists() else platform.processor()
     import numpy
 
-    from tvmip.lp import silent_highs
+    from tvmip.evidence.lp import silent_highs
     versions = (f"Python {platform.python_version()}, numpy {numpy.__version__}, "
                 f"HiGHS {silent_highs().version()}")
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
@@ -242,7 +242,7 @@ def main() -> None:
 
         say("### One input: breakpoint engine")
         say("")
-        from tvmip.constructions import build
+        from tvmip.theory.constructions import build
         width, depth = (9, 5) if args.quick else (9, 6)
         path = Path(tmp) / "n1.json"
         path.write_text(json.dumps(build("ternary-relu", 1, width, depth).to_json()))

@@ -30,7 +30,7 @@ import pytest
 from cli_runner import Outcome
 from cli_runner import run_tvmip as run
 
-from tvmip.network import default_network_path, load_network
+from tvmip.model.network import default_network_path, load_network
 
 CORPUS = Path(__file__).parent / "corpus"
 BAD = CORPUS / "bad_networks"

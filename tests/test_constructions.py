@@ -18,7 +18,7 @@ from itertools import pairwise
 
 import pytest
 
-from tvmip.constructions import (
+from tvmip.theory.constructions import (
     Fold,
     Hyperplane,
     _assemble,
@@ -30,10 +30,10 @@ from tvmip.constructions import (
     ramp,
     zigzag,
 )
-from tvmip.engine import count
-from tvmip.network import IDENTITY, RELU, Network, evaluate, network_from_dict
-from tvmip.search import Region
-from tvmip.theorems import KINDS, grid_split
+from tvmip.engine.counting import count
+from tvmip.model.network import IDENTITY, RELU, Network, evaluate, network_from_dict
+from tvmip.search.tree import Region
+from tvmip.theory.theorems import KINDS, grid_split
 
 # Small parameters: every count below takes well under a second.
 GRID = [

@@ -62,11 +62,11 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tvmip import engine
+from tvmip.engine import counting as engine
 from tvmip.checker.verify import Verdict, check_file
 from tvmip.cli import main as cli_main
 from tvmip.errors import TvmipError
-from tvmip.network import network_from_dict, parse_box
+from tvmip.model.network import network_from_dict, parse_box
 
 CHECK_SECONDS = 10.0  # every single check must end within this
 HANG_SECONDS = 60  # a check still running then is aborted (and fails)

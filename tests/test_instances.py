@@ -17,9 +17,9 @@ import pytest
 
 from tvmip.checker.model import Box
 from tvmip.checker.verify import check_file
-from tvmip.engine import count
-from tvmip.network import load_network, network_from_dict
-from tvmip.search import Region
+from tvmip.engine.counting import count
+from tvmip.model.network import load_network, network_from_dict
+from tvmip.search.tree import Region
 
 INSTANCES = Path(__file__).resolve().parent.parent / "instances"
 MANIFEST = json.loads((INSTANCES / "expected.json").read_text())

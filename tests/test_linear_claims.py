@@ -95,7 +95,7 @@ def linear_certificate(tmp_path_factory: pytest.TempPathFactory) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def theorem_certificate(tmp_path_factory: pytest.TempPathFactory) -> list[dict]:
-    from tvmip.proofs import certify
+    from tvmip.theory.proofs import certify
 
     path = tmp_path_factory.mktemp("theorem") / "t.cert.json.gz"
     certify("ternary-relu", 2, 4, 2, path)
@@ -201,7 +201,7 @@ def test_a_bound_above_the_certified_count_is_rejected(theorem_certificate: list
 
 
 def test_ternary_claim_on_a_general_network_is_rejected(tmp_path: Path) -> None:
-    from tvmip.proofs import certify
+    from tvmip.theory.proofs import certify
 
     path = tmp_path / "g.cert.json"
     certify("general", 2, 6, 2, path)

@@ -15,11 +15,11 @@ import oracles as O
 import pytest
 
 from tvmip.checker.model import Box
-from tvmip.engine import count
+from tvmip.engine.counting import count
 from tvmip.errors import InputError
-from tvmip.mip import NEEDS_BOX, find_missing, milp_count
-from tvmip.network import RELU, Network, load_network, network_from_dict
-from tvmip.search import Region
+from tvmip.search.mip import NEEDS_BOX, find_missing, milp_count
+from tvmip.model.network import RELU, Network, load_network, network_from_dict
+from tvmip.search.tree import Region
 
 INSTANCES = Path(__file__).resolve().parent.parent / "instances"
 MANIFEST = json.loads((INSTANCES / "expected.json").read_text())

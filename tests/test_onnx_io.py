@@ -28,9 +28,9 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from tvmip.engine import count
+from tvmip.engine.counting import count
 from tvmip.errors import InputError
-from tvmip.network import (
+from tvmip.model.network import (
     RELU,
     Layer,
     Network,
@@ -38,7 +38,9 @@ from tvmip.network import (
     load_network,
     network_from_dict,
 )
-from tvmip.onnx_io import export_onnx, import_onnx, ternarize_network
+from tvmip.io.onnx_export import export_onnx
+from tvmip.io.onnx_import import import_onnx
+from tvmip.model.ternarize import ternarize_network
 
 INSTANCES = Path(__file__).resolve().parent.parent / "instances"
 FLOAT, DOUBLE = TensorProto.FLOAT, TensorProto.DOUBLE

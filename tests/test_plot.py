@@ -19,9 +19,9 @@ import oracles as O
 import pytest
 
 from tvmip.errors import InputError
-from tvmip.listing import regions
-from tvmip.network import Box, default_network_path, evaluate, load_network
-from tvmip.oned import propagate
+from tvmip.engine.listing import regions
+from tvmip.model.network import Box, default_network_path, evaluate, load_network
+from tvmip.search.oned import propagate
 from tvmip.plot import (
     Cell,
     Plane,

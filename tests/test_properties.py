@@ -1,7 +1,7 @@
 """Hypothesis properties: tvmip's counts equal independent oracles on random small
 networks, and every certificate it writes verifies with those counts.
 
-Pins the central promise of :func:`tvmip.engine.count` (and of the checker that
+Pins the central promise of :func:`tvmip.engine.counting.count` (and of the checker that
 re-derives its claims) on networks hypothesis invents: ternary or general
 weights, n0 = 1..3, hidden widths 1-5, depth 1-3, rational biases, with duplicated
 rows, zero rows, opposite rows (the same hyperplane twice), identity layers, one or
@@ -38,10 +38,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tvmip.checker.verify import check_file
-from tvmip.engine import CountResult, count
+from tvmip.engine.counting import CountResult, count
 from tvmip.errors import TvmipError
-from tvmip.network import Box, network_from_dict
-from tvmip.search import Region
+from tvmip.model.network import Box, network_from_dict
+from tvmip.search.tree import Region
 
 COUNTS = ("activation_regions", "linear_regions", "distinct_maps")
 PROPERTY = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -43,8 +43,8 @@ import pytest
 from cli_runner import Outcome, run_tvmip
 
 import tvmip
-from tvmip import engine
-from tvmip.network import default_network_path
+from tvmip.engine import counting as engine
+from tvmip.model.network import default_network_path
 
 PACKAGE_DIR = Path(tvmip.__file__).parent
 CHECKER_DIR = PACKAGE_DIR / "checker"
@@ -476,7 +476,7 @@ def _generate(directory: Path, name: str, base: Base) -> Path:
         assert outcome.code == 0, outcome
         assert f": {base.count} activation regions" in outcome.stdout, outcome
     else:
-        from tvmip.network import load_network, parse_box
+        from tvmip.model.network import load_network, parse_box
 
         net = load_network(net_path)
         box = (

@@ -7,7 +7,7 @@ import itertools
 
 import pytest
 
-from tvmip.theorems import (
+from tvmip.theory.theorems import (
     KINDS,
     Bound,
     balanced,

@@ -12,22 +12,17 @@ end record's ``metadata``.
 from __future__ import annotations
 
 import gzip
-import io
-import os
-import tempfile
 import zlib
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, cast
+from typing import IO, Any, cast
 
 from . import __version__
 from .checker.rationals import dumps, format_rational
 from .checker.verify import CERTIFICATE_FORMAT
 from .errors import InputError
-from .network import Box, Network
-from .search import EmptyBranch, Frontier, Open, Record, Region
-
-if TYPE_CHECKING:
-    from .linear import Facet, NoFacet
+from .model.network import Box, Network
+from .search.linear import Facet, NoFacet
+from .search.tree import EmptyBranch, Frontier, Open, Record, Region
 
 
 def _rational_text(value: Any) -> str:
@@ -50,8 +45,6 @@ def record_line(record: Record) -> str:
 
 def evidence_line(item: Facet | NoFacet) -> str:
     """One linear-region evidence record (after the tree's records)."""
-    from .linear import Facet
-
     if isinstance(item, Facet):
         point = ",".join(_rational_text(v) for v in item.point)
         return f'{{"f":[{item.region},{item.position}],"n":{item.neighbour},"x":[{point}]}}\n'
@@ -121,55 +114,3 @@ def header_line(network: Network, box: Box | None, kind: str, claims: list[str])
 
 def end_line(claims: dict[str, Any], metadata: dict[str, Any]) -> str:
     return dumps({"end": {"claims": claims, "metadata": metadata}}) + "\n"
-
-
-class AtomicFile:
-    """A text file written to a temporary name and renamed into place on commit."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        directory = path.parent if str(path.parent) else Path(".")
-        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=directory)
-        self._temp = Path(temp)
-        self._raw = os.fdopen(fd, "wb")
-        self._gzip = gzip.GzipFile(filename="", mode="wb", fileobj=self._raw, mtime=0,
-                                   compresslevel=6) if path.name.endswith(".gz") else None
-        binary = cast(IO[bytes], self._gzip or self._raw)
-        self.text = io.TextIOWrapper(binary, encoding="utf-8", newline="\n")
-
-    def write(self, text: str) -> None:
-        self.text.write(text)
-
-    def commit(self) -> None:
-        self.text.flush()
-        self.text.detach()
-        if self._gzip is not None:
-            self._gzip.close()
-        self._raw.flush()
-        os.fsync(self._raw.fileno())
-        self._raw.close()
-        os.chmod(self._temp, 0o666 & ~_umask())
-        os.replace(self._temp, self.path)
-
-    def abort(self) -> None:
-        try:
-            self._raw.close()
-        finally:
-            self._temp.unlink(missing_ok=True)
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically (gzip when the name ends in .gz)."""
-    out = AtomicFile(path)
-    try:
-        out.write(text)
-    except BaseException:
-        out.abort()
-        raise
-    out.commit()

@@ -20,6 +20,7 @@ import click
 
 from . import __version__
 from .errors import InputError, TvmipError
+from .files import atomic_write_text, check_writable
 
 EXIT_LIMIT, EXIT_INTERRUPTED = 3, 130
 _DEBUG = False
@@ -93,7 +94,7 @@ def main(ctx: click.Context, debug: bool) -> None:
 
 
 def _load(network: str | None):  # type: ignore[no-untyped-def]
-    from .network import default_network_path, load_network
+    from .model.network import default_network_path, load_network
 
     path = Path(network) if network else default_network_path()
     return path, load_network(path)
@@ -136,13 +137,13 @@ def count(network: str | None, box_text: str | None, certificate: str | None, as
           max_memory: float | None, workers: int, dask_address: str | None, resume: bool,
           quiet: bool) -> None:
     """Count the activation regions of NETWORK (default: the bundled demo network)."""
-    from . import engine
-    from .network import parse_box
+    from .engine import counting as engine
+    from .model.network import parse_box
 
     path, net = _load(network)
     box = parse_box(box_text, net.input_dim) if box_text else None
     if certificate is not None:
-        _check_writable(Path(certificate))
+        check_writable(Path(certificate))
     result = engine.count(net, box, certificate=certificate, engine=engine_name, linear=linear,
                           limits=engine.Limits(max_regions, time_limit, max_memory),
                           progress=not quiet,
@@ -188,14 +189,6 @@ def _box_text(box: Any) -> str:
     return " x ".join(f"({lo}, {hi})" for lo, hi in zip(box.lo, box.hi))
 
 
-def _check_writable(path: Path) -> None:
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise InputError(f"{path}: directory {parent} does not exist")
-    if path.is_dir():
-        raise InputError(f"{path}: is a directory")
-
-
 @main.command()
 @click.argument("network", required=False)
 @click.option("--box", "box_text", metavar="LO,HI", help="List the regions inside this open box.")
@@ -206,10 +199,9 @@ def _check_writable(path: Path) -> None:
 def regions(network: str | None, box_text: str | None, fmt: str, output: str | None) -> None:
     """List every activation region of NETWORK: pattern, witness point, affine map
     and linear-region id, all exact."""
-    from .certificate import atomic_write_text
-    from .listing import regions as listing
-    from .listing import to_csv, to_jsonl
-    from .network import parse_box
+    from .engine.listing import regions as listing
+    from .engine.listing import to_csv, to_jsonl
+    from .model.network import parse_box
 
     _, net = _load(network)
     box = parse_box(box_text, net.input_dim) if box_text else None
@@ -220,7 +212,7 @@ def regions(network: str | None, box_text: str | None, fmt: str, output: str | N
         for line in lines:
             click.echo(line, nl=False)
     else:
-        _check_writable(Path(output))
+        check_writable(Path(output))
         atomic_write_text(Path(output), "".join(lines))
 
 
@@ -231,10 +223,10 @@ def regions(network: str | None, box_text: str | None, fmt: str, output: str | N
 @_guarded
 def crosscheck(network: str | None, box_text: str | None, time_limit: float | None) -> None:
     """Enumerate with the search tree, then ask a MILP for a region it missed."""
-    from . import engine
-    from .mip import find_missing, milp_box
-    from .network import parse_box
-    from .search import Region
+    from .engine import counting as engine
+    from .model.network import parse_box
+    from .search.mip import find_missing, milp_box
+    from .search.tree import Region
 
     path, net = _load(network)
     box = parse_box(box_text, net.input_dim) if box_text else None
@@ -272,7 +264,7 @@ def check(certificate: str, network: str | None, box_text: str | None) -> None:
         box = None
     elif box_text is not None:
         from .certificate import read_header
-        from .network import parse_box
+        from .model.network import parse_box
 
         dim = net.input_dim if net else \
             read_header(Path(certificate))["network"].get("input_dim")
@@ -304,7 +296,7 @@ KIND = click.argument("kind", type=click.Choice(["general", "ternary-relu", "ter
 def bounds(n0: int, width: int, depth: int) -> None:
     """The linear-region bounds for n0 inputs and DEPTH layers of WIDTH, with what
     tvmip's ternary constructions certify against them."""
-    from . import theorems
+    from .theory import theorems
 
     widths = (width,) * depth
     general: list[tuple[str, Callable[..., Any]]] = [
@@ -340,14 +332,14 @@ def bounds(n0: int, width: int, depth: int) -> None:
 @_guarded
 def construct(kind: str, n0: int, width: int, depth: int, output: str) -> None:
     """Write the construction KIND emulating the general network (n0, width, depth)."""
-    from .constructions import construct as build
-    from .network import save_network
+    from .model.network import save_network
+    from .theory.constructions import construct as build
 
     try:
         c = build(kind, n0, width, depth)
     except ValueError as exc:
         raise InputError(str(exc)) from None
-    _check_writable(Path(output))
+    check_writable(Path(output))
     save_network(c.network, output)
     click.echo(f"{output}: {kind}, hidden widths {list(c.network.widths)}, ternary: "
                f"{c.network.ternary}; meant to reach {c.achieved.value} linear regions vs "
@@ -363,9 +355,9 @@ def construct(kind: str, n0: int, width: int, depth: int, output: str) -> None:
 @_guarded
 def certify(kind: str, n0: int, width: int, depth: int, output: str, evidence: str) -> None:
     """Build, count and certify a construction against its theorem's bound."""
-    from .proofs import certify as run
+    from .theory.proofs import certify as run
 
-    _check_writable(Path(output))
+    check_writable(Path(output))
     item = run(kind, n0, width, depth, output, evidence)
     bound = item.construction.bound
     at_least = "" if item.exact else "at least "
@@ -384,7 +376,7 @@ def certify(kind: str, n0: int, width: int, depth: int, output: str, evidence: s
 @_guarded
 def prove(directory: str) -> None:
     """Regenerate the certified collection DIRECTORY/ from its manifest.toml."""
-    from .proofs import prove as run
+    from .theory.proofs import prove as run
 
     run(directory, progress=click.echo)
     click.echo(f"wrote {Path(directory) / 'README.md'}")
@@ -401,7 +393,7 @@ def prove(directory: str) -> None:
 @_guarded
 def plot(network: str | None, output: str, box_text: str | None, plane_text: str | None) -> None:
     """Draw the exact region map (n0 = 2, or a 2-D slice) or the graph of f (n0 = 1)."""
-    from .network import parse_box
+    from .model.network import parse_box
     from .plot import parse_plane
     from .plot import plot as draw
 
@@ -422,10 +414,10 @@ def plot(network: str | None, output: str, box_text: str | None, plane_text: str
 @_guarded
 def import_model(model: str, output: str, ternarize: bool) -> None:
     """Convert a feed-forward ONNX MODEL (Gemm/MatMul+Add, Relu, Identity) exactly."""
-    from .network import save_network
-    from .onnx_io import import_onnx
+    from .io.onnx_import import import_onnx
+    from .model.network import save_network
 
-    _check_writable(Path(output))
+    check_writable(Path(output))
     result = import_onnx(model, ternarize=ternarize)
     save_network(result.network, output)
     click.echo(result.report)
@@ -440,10 +432,10 @@ def import_model(model: str, output: str, ternarize: bool) -> None:
 @_guarded
 def export_model(network: str, output: str, approximate: bool) -> None:
     """Write NETWORK as an ONNX model (Gemm + Relu/Identity, float64)."""
-    from .onnx_io import export_onnx
+    from .io.onnx_export import export_onnx
 
     _, net = _load(network)
-    _check_writable(Path(output))
+    check_writable(Path(output))
     click.echo(export_onnx(net, output, approximate=approximate).report)
 
 
@@ -456,7 +448,8 @@ def show(path: str) -> None:
     import gzip
     import zlib
 
-    from .network import load_network, read_input_file
+    from .files import read_input_file
+    from .model.network import load_network
 
     data = read_input_file(Path(path))
     if data[:2] == b"\x1f\x8b" or b'"tvmip-certificate/' in data[:4096]:
@@ -486,8 +479,8 @@ def show(path: str) -> None:
 @_guarded
 def demo() -> None:
     """Count the bundled ternary network, certify it, and re-check the certificate."""
-    from . import engine
     from .checker.verify import check_file
+    from .engine import counting as engine
 
     path, net = _load(None)
     with tempfile.TemporaryDirectory() as tmp:

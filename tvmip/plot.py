@@ -26,8 +26,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import os
-import tempfile
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -37,13 +35,20 @@ from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
-from .affine import ScaledLayer, input_map, layer_output, pre_activations, scale_network
 from .checker.errors import FormatError
 from .checker.rationals import parse_rational
+from .engine.listing import RegionInfo, regions
 from .errors import InputError, InternalError, TvmipError
-from .listing import RegionInfo, regions
-from .network import Box, Layer, Network, evaluate
-from .oned import propagate
+from .files import atomic_path
+from .model.network import Box, Layer, Network, evaluate
+from .model.scaled import (
+    ScaledLayer,
+    input_map,
+    layer_output,
+    pre_activations,
+    scale_network,
+)
+from .search.oned import propagate
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -416,24 +421,10 @@ def _figure(size: tuple[float, float]) -> Figure:
     return Figure(figsize=size, layout="constrained")
 
 
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
 def _save(figure: Figure, path: Path) -> None:
-    """Render to a temporary file beside ``path`` (same extension), then rename it."""
-    fd, temp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix,
-                                dir=path.parent if str(path.parent) else ".")
-    os.close(fd)
-    try:
+    """Render to a temporary file beside ``path``, then rename it into place."""
+    with atomic_path(path) as temp:
         figure.savefig(temp, format=path.suffix[1:].lower(), dpi=150)
-        os.chmod(temp, 0o666 & ~_umask())
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
 
 
 def _heading(name: str | None, network: Network, counts: tuple[int, int, int],

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from math import comb, prod
 
 MONTUFAR_2014 = (
     "G. Montúfar, R. Pascanu, K. Cho, Y. Bengio, On the number of linear regions "

@@ -40,7 +40,10 @@ MAX_DIGITS = 4000
 MAX_NUMBER_BITS = 13_288  # 4,000 decimal digits
 MAX_EXPONENT = 1000
 MAX_EXPONENT_CHARS = 6
-MAX_MAP_BITS = 48_000  # four times the producer's limit for evidence (tvmip MAX_BITS)
+MAX_EVIDENCE_BITS = 12_000
+"""Largest integer (in bits, about 3,600 digits) the producer lets into evidence;
+beyond it a run stops with a resource limit (exit 3) naming the region."""
+MAX_MAP_BITS = 4 * MAX_EVIDENCE_BITS
 MAX_INPUT_DIM = 1000
 MAX_NEURONS = 100_000
 MAX_LAYERS = 1000

@@ -1,7 +1,5 @@
-"""ONNX import and export of tvmip networks, exact in both directions.
+"""Reading ONNX feed-forward networks exactly.
 
-Import (:func:`import_onnx`)
-----------------------------
 A feed-forward graph is read: one input of shape ``[N]``, ``[1, N]`` or
 ``[batch, N]``, one output, and a single chain of these operators from the input
 to the output:
@@ -23,58 +21,23 @@ are kept, not folded into their successor: folding multiplies the matrices
 (a product of ternary matrices is not ternary in general), while the kept layer
 is exact and is the alternating identity/ReLU architecture tvmip counts anyway.
 The last affine operator is the output layer.
-
-Ternarization (:func:`ternarize_network`, ``import_onnx(..., ternarize=True)``)
-------------------------------------------------------------------------------
-The rule of ternary weight networks (Li & Liu 2016), per layer, output layer
-included: with ``delta = 0.7 * mean |w|`` over the layer's weights, ``w`` becomes
-``t = sign(w)`` when ``|w| > delta`` and ``0`` otherwise, with the scale
-``alpha = mean |w|`` over the kept weights (``1`` for an all-zero layer, whose
-scale does not matter).  The ternary-weight network ``h`` has the weights
-``alpha_l T_l`` and the original biases.  ReLU and identity are positively
-homogeneous, so with the cumulative scales ``c_0 = 1``, ``c_l = c_{l-1} alpha_l``
-and ``z_l = c_l u_l``::
-
-    sigma(alpha_l T_l z_{l-1} + b_l) = c_l sigma(T_l u_{l-1} + b_l / c_l)
-
-and ``h(x) = C g(x)`` where ``g`` has the ternary weights ``T_l``, the biases
-``b_l / c_l`` (output: ``b_out / C``) and ``C = c_out > 0`` is the product of all
-scales.  The network written is ``g``: ternary, exact, and every pre-activation
-of ``g`` is the one of ``h`` divided by a positive number, so ``g`` and ``h``
-have the same activation patterns, activation regions and (a positive factor
-keeps affine maps equal or distinct) linear regions.  No weight changes sign:
-each becomes ``sign(w)`` or ``0``.  The report gives ``C`` and, per layer,
-``delta``, ``alpha`` and how many weights were kept, zeroed and changed.
-
-Export (:func:`export_onnx`)
-----------------------------
-One ``Gemm`` (``transB = 1``, DOUBLE initializers) per layer, followed by
-``Relu`` or ``Identity`` for a hidden layer; opset 17; input ``x`` of shape
-``[batch, n0]``, output ``y``.  A rational is written only when it is exactly a
-float64 (integers up to 2**53, dyadic rationals of at most 53 significant bits);
-anything else (``1/3``) is refused unless ``approximate=True``, which rounds it
-to the nearest float64 and reports how many values were rounded and the largest
-error.  The file is written atomically.
 """
 
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from dataclasses import dataclass
-from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from . import __version__
-from .checker.model import Matrix, Vector
-from .checker.rationals import format_rational
-from .errors import InputError
-from .network import IDENTITY, RELU, Layer, Network, read_input_file
+from ..checker.model import Matrix, Vector
+from ..errors import InputError
+from ..files import read_input_file
+from ..model.network import IDENTITY, RELU, Layer, Network
+from ..model.ternarize import Ternarization, ternarize_network
 
 try:
     import onnx
@@ -82,28 +45,8 @@ try:
     from onnx import helper, numpy_helper
     from onnx.external_data_helper import uses_external_data
 except ImportError as exc:  # pragma: no cover - depends on the installation
-    raise InputError(
-        "ONNX support needs the onnx package: pip install 'tvmip[onnx]'"
-    ) from exc
+    raise InputError("ONNX support needs the onnx package: pip install 'tvmip[onnx]'") from exc
 
-__all__ = [
-    "ExportResult",
-    "ImportResult",
-    "LayerTernarization",
-    "Ternarization",
-    "export_onnx",
-    "import_onnx",
-    "ternarize_network",
-]
-
-OPSET = 17
-IR_VERSION = 8  # the IR version released with opset 17: readable by older runtimes
-TWN_THRESHOLD = Fraction(7, 10)
-TWN_RULE = (
-    "per layer delta = 0.7 * mean|w|, w -> sign(w) if |w| > delta else 0, "
-    "alpha = mean |w| over the kept weights"
-)
-TWN_SOURCE = "ternary weight networks (Li & Liu 2016)"
 AFFINE_OPS = ("Gemm", "MatMul")
 # Accepted operators and the number of inputs each may have.
 ARITY = {
@@ -117,85 +60,6 @@ ARITY = {
     "Constant": (0, 0),
 }
 DEFAULT_DOMAINS = ("", "ai.onnx")
-
-
-# --------------------------------------------------------------------------- reports
-
-
-@dataclass(frozen=True, slots=True)
-class LayerTernarization:
-    """What the ternary-weight rule did to one layer ("layers[i]" or "output")."""
-
-    layer: str
-    weights: int
-    kept: int
-    zeroed: int
-    changed: int
-    delta: Fraction
-    alpha: Fraction
-
-    @property
-    def line(self) -> str:
-        return (
-            f"{self.layer}: {self.weights} weights, {self.kept} kept as sign(w), "
-            f"{self.zeroed} zeroed, {self.changed} changed; "
-            f"delta = {_show(self.delta)}, alpha = {_show(self.alpha)}"
-        )
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "layer": self.layer,
-            "weights": self.weights,
-            "kept": self.kept,
-            "zeroed": self.zeroed,
-            "changed": self.changed,
-            "delta": format_rational(self.delta),
-            "alpha": format_rational(self.alpha),
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class Ternarization:
-    """The per-layer record of :func:`ternarize_network`, hidden layers then output."""
-
-    layers: tuple[LayerTernarization, ...]
-
-    @property
-    def scale(self) -> Fraction:
-        """``C``: the ternary-weight network equals ``C`` times the network written."""
-        return math.prod((layer.alpha for layer in self.layers), start=Fraction(1))
-
-    @property
-    def report(self) -> str:
-        changed = sum(layer.changed for layer in self.layers)
-        total = sum(layer.weights for layer in self.layers)
-        return "\n".join(
-            [
-                f"ternarized as in {TWN_SOURCE}",
-                f"  rule: {TWN_RULE}",
-                (
-                    f"{changed} of {total} weights changed; no weight changes sign "
-                    "(each becomes sign(w) or 0)"
-                ),
-                *(f"  {layer.line}" for layer in self.layers),
-                (
-                    "scales pushed to the output (ReLU is positively homogeneous): "
-                    "biases divided by the cumulative scale alpha_1...alpha_l, "
-                    "output scale dropped"
-                ),
-                (
-                    "the ternary-weight network equals C * (this network), "
-                    f"C = {_show(self.scale)} > 0: same activation and linear regions"
-                ),
-            ]
-        )
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "rule": f"{TWN_SOURCE}: {TWN_RULE}",
-            "scale": format_rational(self.scale),
-            "layers": [layer.to_json() for layer in self.layers],
-        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,43 +109,6 @@ class ImportResult:
             if self.ternarization is None
             else self.ternarization.to_json(),
         }
-
-
-@dataclass(frozen=True, slots=True)
-class ExportResult:
-    """Where a network was written and what rounding (``approximate``) cost."""
-
-    path: str
-    values: int
-    rounded: int
-    max_error: Fraction
-
-    @property
-    def report(self) -> str:
-        head = f"wrote {self.path} (ONNX opset {OPSET}, Gemm + Relu/Identity, float64)"
-        if not self.rounded:
-            return f"{head}: all {self.values} weights and biases exact"
-        return (
-            f"{head}: {self.rounded} of {self.values} values rounded to the nearest "
-            f"float64, largest error {_show(self.max_error)} "
-            f"(exactly {format_rational(self.max_error)})"
-        )
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "path": self.path,
-            "values": self.values,
-            "rounded": self.rounded,
-            "max_error": format_rational(self.max_error),
-        }
-
-
-def _show(value: Fraction) -> str:
-    """Six significant digits of an exact value, for human reports (never overflows)."""
-    return f"{Decimal(value.numerator) / value.denominator:.6g}"
-
-
-# ---------------------------------------------------------------------------- import
 
 
 def import_onnx(path: str | Path, *, ternarize: bool = False) -> ImportResult:
@@ -588,193 +415,3 @@ def _convert(graph: onnx.GraphProto) -> tuple[Network, tuple[str, ...]]:
         )
     network = Network(len(layers[0].weights[0]), tuple(layers), Layer(*pending))
     return network, tuple(graph.node[index].op_type for index in chain)
-
-
-# ---------------------------------------------------------------------- ternarization
-
-
-def _sign(value: Fraction) -> Fraction:
-    return Fraction((value > 0) - (value < 0))
-
-
-def _ternarize_layer(layer: Layer, name: str) -> tuple[Matrix, LayerTernarization]:
-    weights = [w for row in layer.weights for w in row]
-    delta = TWN_THRESHOLD * sum(abs(w) for w in weights) / len(weights)
-    kept = [abs(w) for w in weights if abs(w) > delta]
-    ternary = tuple(
-        tuple(_sign(w) if abs(w) > delta else Fraction(0) for w in row)
-        for row in layer.weights
-    )
-    changed = sum(
-        t != w for row, trow in zip(layer.weights, ternary) for w, t in zip(row, trow)
-    )
-    record = LayerTernarization(
-        layer=name,
-        weights=len(weights),
-        kept=len(kept),
-        zeroed=sum(1 for w in weights if w != 0 and abs(w) <= delta),
-        changed=changed,
-        delta=delta,
-        alpha=sum(kept, Fraction(0)) / len(kept) if kept else Fraction(1),
-    )
-    return ternary, record
-
-
-def ternarize_network(network: Network) -> tuple[Network, Ternarization]:
-    """The ternary network ``g`` with ``h = C g`` for the ternary-weight network ``h``.
-
-    See the module docstring for the rule and the algebra; the result has the
-    activation and linear regions of ``h``.
-    """
-    named = [(f"layers[{i}]", layer) for i, layer in enumerate(network.layers)]
-    named.append(("output", network.output))
-    layers: list[Layer] = []
-    records: list[LayerTernarization] = []
-    scale = Fraction(1)
-    for name, layer in named:
-        ternary, record = _ternarize_layer(layer, name)
-        scale *= record.alpha
-        layers.append(
-            Layer(ternary, tuple(b / scale for b in layer.biases), layer.activation)
-        )
-        records.append(record)
-    result = Network(network.input_dim, tuple(layers[:-1]), layers[-1])
-    return result, Ternarization(tuple(records))
-
-
-# ---------------------------------------------------------------------------- export
-
-
-def _float64(
-    values: Vector, where: str, approximate: bool
-) -> tuple[list[float], list[Fraction]]:
-    """Each value as the nearest float64 and its rounding error; inexact values are
-    refused unless ``approximate``."""
-    floats: list[float] = []
-    errors: list[Fraction] = []
-    for i, value in enumerate(values):
-        try:
-            nearest = float(value)  # correctly rounded: integer true division
-        except OverflowError:
-            raise InputError(f"{where}[{i}] is too large for a float64") from None
-        error = abs(Fraction(nearest) - value)
-        if error and not approximate:
-            raise InputError(
-                f"cannot export exactly: {where}[{i}] = {format_rational(value)} is "
-                "not a float64 number (approximate=True, or --approximate, rounds to "
-                "the nearest)"
-            )
-        floats.append(nearest)
-        errors.append(error)
-    return floats, errors
-
-
-def export_onnx(
-    network: Network, path: str | Path, *, approximate: bool = False
-) -> ExportResult:
-    """Write ``network`` as ONNX (see the module docstring), atomically.
-
-    Raises :class:`InputError` naming the first value that is not exactly a
-    float64 unless ``approximate``, or when the file cannot be written.
-    """
-    path = Path(path)
-    named = [
-        (f"layers[{i}]", f"layer{i}", layer) for i, layer in enumerate(network.layers)
-    ]
-    named.append(("output", "output", network.output))
-    nodes: list[onnx.NodeProto] = []
-    initializers: list[onnx.TensorProto] = []
-    errors: list[Fraction] = []
-    current = "x"
-    for where, tag, layer in named:
-        rows = [
-            _float64(row, f"{where}.weights[{r}]", approximate)
-            for r, row in enumerate(layer.weights)
-        ]
-        biases, bias_errors = _float64(layer.biases, f"{where}.biases", approximate)
-        errors += [e for _, row_errors in rows for e in row_errors] + bias_errors
-        initializers.append(
-            numpy_helper.from_array(
-                np.array([r for r, _ in rows], dtype=np.float64), f"{tag}_W"
-            )
-        )
-        initializers.append(
-            numpy_helper.from_array(np.array(biases, dtype=np.float64), f"{tag}_b")
-        )
-        is_output = tag == "output"
-        pre = "y" if is_output else f"{tag}_pre"
-        nodes.append(
-            helper.make_node(
-                "Gemm",
-                [current, f"{tag}_W", f"{tag}_b"],
-                [pre],
-                name=f"{tag}_gemm",
-                transB=1,
-            )
-        )
-        if not is_output:
-            op = "Relu" if layer.activation == RELU else "Identity"
-            current = f"{tag}_out"
-            nodes.append(
-                helper.make_node(op, [pre], [current], name=f"{tag}_{op.lower()}")
-            )
-    graph = helper.make_graph(
-        nodes,
-        "tvmip_network",
-        [
-            helper.make_tensor_value_info(
-                "x", onnx.TensorProto.DOUBLE, ["batch", network.input_dim]
-            )
-        ],
-        [
-            helper.make_tensor_value_info(
-                "y", onnx.TensorProto.DOUBLE, ["batch", network.output.width]
-            )
-        ],
-        initializers,
-    )
-    model = helper.make_model(
-        graph,
-        opset_imports=[helper.make_opsetid("", OPSET)],
-        ir_version=IR_VERSION,
-        producer_name="tvmip",
-        producer_version=__version__,
-    )
-    rounded = sum(1 for e in errors if e)
-    helper.set_model_props(
-        model,
-        {
-            "tvmip.network_sha256": network.sha256,
-            "tvmip.exact": str(not rounded).lower(),
-        },
-    )
-    _write_atomic(path, model.SerializeToString())
-    return ExportResult(
-        str(path), len(errors), rounded, max(errors, default=Fraction(0))
-    )
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write to a temporary file beside ``path``, then rename it into place."""
-    try:
-        fd, temp = tempfile.mkstemp(
-            prefix=f".{path.name}.",
-            suffix=".part",
-            dir=path.parent if str(path.parent) else ".",
-        )
-    except OSError as exc:
-        raise InputError(f"{path}: cannot write ({exc.strerror or exc})") from None
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        mask = os.umask(0o022)
-        os.umask(mask)
-        os.chmod(temp, 0o666 & ~mask)
-        os.replace(temp, path)
-    except BaseException as exc:
-        Path(temp).unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise InputError(f"{path}: cannot write ({exc.strerror or exc})") from None
-        raise

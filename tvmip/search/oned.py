@@ -28,9 +28,8 @@ from fractions import Fraction
 
 import numpy as np
 
-from .affine import ScaledLayer, max_abs, scale_layer, scale_network
-from .exact import INT64_SAFE
-from .network import Box, Network
+from ..model.network import Box, Network
+from ..model.scaled import INT64_SAFE, ScaledLayer, max_abs, scale_layer, scale_network
 
 STATE_CHARS = np.array([ord("-"), ord("0"), ord("+")], dtype=np.uint8)  # index: state + 1
 

@@ -19,9 +19,13 @@ from fractions import Fraction
 
 import numpy as np
 
-from .errors import ResourceLimit
-from .exact import INT64_SAFE, MAX_BITS
+from ..checker.limits import MAX_EVIDENCE_BITS
+from ..errors import ResourceLimit
 from .network import RELU, Layer, Network
+
+INT64_SAFE = 2**62
+"""Integers below this in absolute value multiply and add in int64 without overflow
+where the code proves a bound; beyond it arrays hold Python integers."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,9 +104,9 @@ def pre_activations(layer: ScaledLayer, m: np.ndarray, d: int) -> tuple[np.ndarr
         bias = layer.biases.astype(object) * d
     else:
         bias = layer.biases * d
-    if bound.bit_length() > MAX_BITS:
+    if bound.bit_length() > MAX_EVIDENCE_BITS:
         raise ResourceLimit(f"rational blow-up: pre-activation maps need integers beyond "
-                            f"{MAX_BITS} bits")
+                            f"{MAX_EVIDENCE_BITS} bits")
     p = weights @ m
     p[:, -1] += bias
     if p.dtype == object and max_abs(p) < INT64_SAFE:

@@ -28,7 +28,13 @@ from fractions import Fraction
 import networkx as nx
 import numpy as np
 
-from .affine import (
+from ..checker.linear import hyperplane
+from ..errors import InternalError
+from ..evidence.exact import Motzkin, Row, Witness, solve_system
+from ..evidence.lp import MaxSlackLP
+from ..evidence.polyhedron import RowId, box_rows
+from ..model.network import Box, Network
+from ..model.scaled import (
     ScaledLayer,
     input_map,
     layer_output,
@@ -36,13 +42,7 @@ from .affine import (
     scale_layer,
     scale_network,
 )
-from .checker.linear import hyperplane
-from .errors import InternalError
-from .exact import Motzkin, Row, Witness, solve_system
-from .lp import MaxSlackLP
-from .network import Box, Network
-from .polyhedron import RowId, box_rows
-from .search import Region
+from ..search.tree import Region
 
 AffineMap = tuple[tuple[Fraction, ...], ...]  # per output: gradient..., offset
 

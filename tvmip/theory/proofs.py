@@ -25,12 +25,13 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from .certificate import AtomicFile, atomic_write_text, end_line, header_line
-from .checker.rationals import format_rational
-from .constructions import KINDS, Construction, construct
-from .engine import count
-from .errors import InputError
-from .listing import regions
+from ..certificate import end_line, header_line
+from ..checker.rationals import format_rational
+from ..engine.counting import count
+from ..engine.listing import regions
+from ..errors import InputError
+from ..files import AtomicFile, atomic_write_text
+from ..theory.constructions import KINDS, Construction, construct
 
 EVIDENCE = ("exact", "witnesses")
 

@@ -19,14 +19,20 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import highspy
 import numpy as np
 
-from .exact import float_row
-
 _INF = highspy.kHighsInf
+
+
+def float_row(row: Sequence[int]) -> list[float]:
+    """The row scaled by its largest entry, in floats (a hint: no overflow, however
+    large the integers; entries too small relative to the largest become 0)."""
+    size = max(abs(v) for v in row) or 1
+    return [v / size for v in row]
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,30 +25,22 @@ from typing import TYPE_CHECKING
 import flint
 import numpy as np
 
-from .errors import InternalError, ResourceLimit
+from ..checker.limits import MAX_EVIDENCE_BITS
+from ..errors import InternalError, ResourceLimit
+from ..model.scaled import INT64_SAFE
 
 if TYPE_CHECKING:
     from .lp import LPHint, MaxSlackLP
 
 Row = tuple[int, ...]
-INT64_SAFE = 2**62
-MAX_BITS = 12_000
-"""Largest integer (in bits, about 3,600 digits) tvmip lets into evidence; the
-checker reads integers of up to 4,000 digits.  Beyond it a run stops with a
-resource-limit error (exit 3) naming the region, instead of crawling on."""
-
-
-def float_row(row: Sequence[int]) -> list[float]:
-    """The row scaled by its largest entry, in floats (a hint: no overflow, however
-    large the integers; entries too small relative to the largest become 0)."""
-    size = max(abs(v) for v in row) or 1
-    return [v / size for v in row]
 
 
 def check_size(values: Sequence[int], what: str) -> None:
-    """Raise :class:`ResourceLimit` when an integer of ``values`` passes :data:`MAX_BITS`."""
-    if any(abs(v).bit_length() > MAX_BITS for v in values):
-        raise ResourceLimit(f"rational blow-up: {what} needs integers beyond {MAX_BITS} bits")
+    """Raise :class:`ResourceLimit` when an integer of ``values`` passes
+    :data:`MAX_EVIDENCE_BITS`."""
+    if any(abs(v).bit_length() > MAX_EVIDENCE_BITS for v in values):
+        raise ResourceLimit(f"rational blow-up: {what} needs integers beyond "
+                            f"{MAX_EVIDENCE_BITS} bits")
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 import flint
 import numpy as np
 
-from .exact import Motzkin, Row, Witness, float_row, round_point
+from .exact import Motzkin, Row, Witness, round_point
+from .lp import float_row
 
 try:
     import cdd

@@ -31,8 +31,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from .network import IDENTITY, RELU, Network, network_from_dict
-from .theorems import (
+from ..model.network import IDENTITY, RELU, Network, network_from_dict
+from ..theory.theorems import (
     KINDS,
     Bound,
     balanced,

@@ -18,9 +18,10 @@ import math
 
 import numpy as np
 
-from .exact import INT64_SAFE, Motzkin, Row, Witness, slack
+from ..model.network import Box
+from ..model.scaled import INT64_SAFE
+from .exact import Motzkin, Row, Witness, slack
 from .lp import MaxSlackLP
-from .network import Box
 
 RowId = int | str
 Proof = tuple[tuple[RowId, ...], tuple[int, ...]]  # row ids and integer multipliers

@@ -10,9 +10,7 @@ of resumption, and their evidence does not depend on which process computed them
 
 from __future__ import annotations
 
-import resource
 import signal
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -21,30 +19,21 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from .certificate import AtomicFile, end_line, evidence_line, header_line, record_line
-from .errors import InputError, InternalError
-from .network import Box, Network
-from .progress import Progress
-from .search import EmptyBranch, Explorer, Frontier, Open, Record, Region, StopSearch
+from ..certificate import end_line, evidence_line, header_line, read_records
+from ..checker.verify import check_file
+from ..errors import InputError
+from ..files import AtomicFile
+from ..model.network import Box, Network
+from ..progress import Progress
+from ..search import oned
+from ..search.linear import Gluer
+from ..search.mip import milp_count
+from ..search.tree import Explorer, Frontier, Open, Record, Region, StopSearch
+from .run import Limits, Run, Stream, record_key
+from .runners import DaskRunner, LocalRunner, PoolRunner
 
 SPLIT_TARGET = 128
 ENGINES = ("auto", "tree", "breakpoints", "milp")
-
-
-@dataclass(frozen=True, slots=True)
-class Limits:
-    """When to stop early (each ``None`` means no limit).  ``max_memory`` is in MB of
-    peak resident memory, per process."""
-
-    max_regions: int | None = None
-    time_limit: float | None = None
-    max_memory: float | None = None
-
-
-def peak_memory_mb() -> float:
-    """Peak resident memory of this process, in MB."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / 2**20 if sys.platform == "darwin" else peak / 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,113 +56,7 @@ class CountResult:
         return "exact" if self.exact else "lower_bound"
 
 
-def record_key(record: Record) -> str:
-    """The record's pattern string; sorting by it gives depth-first order."""
-    return record.pattern if isinstance(record, Region) else record.prefix
-
-
-class _Run:
-    """Counts what is found, writes records, and decides when to stop."""
-
-    def __init__(self, limits: Limits, out: AtomicFile | None, progress: Progress,
-                 on_record: Callable[[Record], None] | None) -> None:
-        self.limits = limits
-        self.out = out
-        self.progress = progress
-        self.on_record = on_record
-        self.found = 0  # regions seen anywhere (progress display)
-        self.regions = 0  # regions written, for the claim
-        self.open = 0
-        self.start = time.perf_counter()
-        self.stop_reason: str | None = None
-        self.interrupted = False
-        self._since_check = 0
-
-    def observe(self, record: Record) -> None:
-        if isinstance(record, Region):
-            self.found += 1
-
-    def emit(self, record: Record) -> None:
-        if isinstance(record, Frontier):
-            record = Open(record.prefix)
-        if isinstance(record, Region):
-            self.regions += 1
-        elif isinstance(record, Open):
-            self.open += 1
-        if self.out is not None:
-            self.out.write(record_line(record))
-        if self.on_record is not None:
-            self.on_record(record)
-
-    def check(self) -> None:
-        """Raise :class:`StopSearch` after a signal, past the time limit or the memory
-        limit.  (The region limit is applied when records are written: see
-        :class:`_Stream`.)"""
-        if self.interrupted:
-            self.stop_reason = "interrupted"
-            raise StopSearch
-        self.progress.update(self.found)
-        limits = self.limits
-        if limits.time_limit is not None and time.perf_counter() - self.start > limits.time_limit:
-            self.stop_reason = "time-limit"
-            raise StopSearch
-        if limits.max_memory is not None and peak_memory_mb() > limits.max_memory:
-            self.stop_reason = "max-memory"
-            raise StopSearch
-
-    def tick(self) -> None:
-        """:meth:`check`, cheaply: the clock is read every 256 records."""
-        if self.interrupted:
-            self.check()
-        self._since_check += 1
-        if self._since_check >= 256:
-            self._since_check = 0
-            self.check()
-
-
-class _Stream:
-    """Writes the records in depth-first order, cutting deterministically after the
-    ``limit``-th region: every later record lies in the subtree of a right sibling
-    (``'-'`` child) of a node on the cut region's path; each such sibling becomes
-    one open record, except a sibling that is a single proved-empty branch, which
-    keeps its proof.  The output depends only on the records, never on timing, so
-    every runner writes the same bytes."""
-
-    def __init__(self, run: _Run, limit: int | None) -> None:
-        self.run = run
-        self.limit = limit
-        self.siblings: list[str] = []  # deepest first = depth-first order
-        self.first: dict[str, Record] = {}  # each sibling's first record after the cut
-
-    @property
-    def cut_made(self) -> bool:
-        return bool(self.siblings) or self.limit is not None and self.run.regions >= self.limit
-
-    def feed(self, record: Record) -> None:
-        if not self.cut_made:
-            self.run.emit(record)
-            if isinstance(record, Region) and self.cut_made:
-                self.run.stop_reason = "max-regions"
-                pattern = record.pattern
-                self.siblings = [pattern[:i] + "-" for i in reversed(range(len(pattern)))
-                                 if pattern[i] == "+"]
-            return
-        key = record_key(record)
-        sibling = next((s for s in self.siblings if key.startswith(s)), None)
-        if sibling is None:
-            raise InternalError(f"record {key!r} after the cut lies outside every open sibling")
-        self.first.setdefault(sibling, record)
-
-    def finish(self) -> None:
-        for sibling in self.siblings:
-            first = self.first.get(sibling)
-            if first is None:
-                continue  # that node had a single child: no sibling exists
-            single_empty = isinstance(first, EmptyBranch) and first.prefix == sibling
-            self.run.emit(first if single_empty else Open(sibling))
-
-
-def split_top(explorer: Explorer, run: _Run, target: int = SPLIT_TARGET) -> list[Record]:
+def split_top(explorer: Explorer, run: Run, target: int = SPLIT_TARGET) -> list[Record]:
     """Expand the tree from the root until at least ``target`` frontier nodes remain
     (or the tree is finished); return its records and frontier in depth-first order.
     The expansion step doubles whenever a round fails to double the frontier, so
@@ -201,7 +84,7 @@ def split_top(explorer: Explorer, run: _Run, target: int = SPLIT_TARGET) -> list
     return sorted([*done, *frontier], key=record_key)
 
 
-def _collector(run: _Run, into: list[Record]) -> Callable[[Record], None]:
+def _collector(run: Run, into: list[Record]) -> Callable[[Record], None]:
     def collect(record: Record) -> None:
         run.observe(record)
         into.append(record)
@@ -210,7 +93,7 @@ def _collector(run: _Run, into: list[Record]) -> Callable[[Record], None]:
 
 
 @contextmanager
-def _stop_on_signals(run: _Run) -> Iterator[None]:
+def _stop_on_signals(run: Run) -> Iterator[None]:
     """SIGINT and SIGTERM ask the search to stop at the next record (main thread only)."""
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -292,8 +175,6 @@ def _claims(counted: dict[str, int], exact: bool, theorem: dict[str, Any] | None
 def _count_breakpoints(network: Network, box: Box | None, certificate: str | Path | None,
                        on_record: Callable[[Record], None] | None,
                        theorem: dict[str, Any] | None) -> CountResult:
-    from . import oned
-
     if network.input_dim != 1:
         raise InputError("the breakpoints engine needs a network with one input")
     start = time.perf_counter()
@@ -336,8 +217,6 @@ def _count_milp(network: Network, box: Box | None, certificate: str | Path | Non
     """The MILP baseline (:mod:`tvmip.mip`): every region it reports is verified
     exactly, so the count is a certified lower bound; that it is complete is only
     the float solver's word, hence no certificate and ``exact`` False."""
-    from .mip import milp_count
-
     if certificate is not None:
         raise InputError("the MILP engine writes no certificate (its completeness rests on "
                          "the float solver); use the tree engine for a proof")
@@ -359,16 +238,14 @@ def _count_tree(network: Network, box: Box | None, certificate: str | Path | Non
                 limits: Limits, progress: bool, on_record: Callable[[Record], None] | None,
                 linear: bool, theorem: dict[str, Any] | None, workers: int,
                 dask: str | None, resume: bool) -> CountResult:
-    from .parallel import DaskRunner, LocalRunner, PoolRunner
-
     previous = _previous_records(network, box, certificate) if resume else []
     explorer = Explorer(network, box)
     out = AtomicFile(Path(certificate)) if certificate is not None else None
     bar = Progress(progress)
     regions: list[Record] = []
     keep = _tee(regions.append, on_record) if linear else on_record
-    run = _Run(limits, out, bar, keep)
-    stream = _Stream(run, limits.max_regions)
+    run = Run(limits, out, bar, keep)
+    stream = Stream(run, limits.max_regions)
     if dask is not None:
         runner: Any = DaskRunner(network, box, dask, workers)
     elif workers > 1:
@@ -390,8 +267,6 @@ def _count_tree(network: Network, box: Box | None, certificate: str | Path | Non
         exact = run.open == 0
         counted = {"activation_regions": run.regions}
         if linear and exact:
-            from .linear import Gluer
-
             structure = Gluer(network, box).glue([r for r in regions if isinstance(r, Region)])
             counted.update(linear_regions=structure.linear_regions,
                            distinct_maps=structure.distinct_maps)
@@ -426,9 +301,6 @@ def _previous_records(network: Network, box: Box | None,
                       certificate: str | Path | None) -> list[Record]:
     """The records of the certificate to resume from, after checking it is a valid
     tree certificate about this network and domain (none if there is no file)."""
-    from .certificate import read_records
-    from .checker.verify import check_file
-
     if certificate is None:
         raise InputError("--resume needs --certificate (the certificate to continue)")
     path = Path(certificate)

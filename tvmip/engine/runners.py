@@ -22,14 +22,13 @@ import signal
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .errors import TvmipError
-from .network import Box, Network
-from .search import Explorer, Frontier, Open, Record, Region, StopSearch
-
-if TYPE_CHECKING:
-    from .engine import _Run, _Stream
+from ..checker.model import box_from_json, network_from_json
+from ..errors import TvmipError
+from ..model.network import Box, Network
+from ..search.tree import Explorer, Frontier, Open, Record, Region, StopSearch
+from .run import Run, Stream, peak_memory_mb
 
 POLL_SECONDS = 0.1
 OUTSTANDING_PER_WORKER = 4
@@ -41,7 +40,7 @@ class LocalRunner:
     def __init__(self, explorer: Explorer) -> None:
         self.explorer = explorer
 
-    def execute(self, plan: list[Record], run: _Run, stream: _Stream,
+    def execute(self, plan: list[Record], run: Run, stream: Stream,
                 done: dict[str, list[Record]]) -> None:
         for item in plan:
             if not isinstance(item, Frontier):
@@ -75,8 +74,6 @@ def _initialise(network: Network, box: Box | None, stop: Any, max_memory: float 
 
 def _explore_in_worker(root: Frontier) -> tuple[list[Record], dict[str, int], str | None]:
     """One subtree; returns its records, the work counters and why it stopped early."""
-    from .engine import peak_memory_mb
-
     explorer: Explorer = _worker["explorer"]
     stop, max_memory = _worker["stop"], _worker["max_memory"]
     records: list[Record] = []
@@ -116,7 +113,7 @@ class PoolRunner:
         methods = multiprocessing.get_all_start_methods()
         self.context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
 
-    def execute(self, plan: list[Record], run: _Run, stream: _Stream,
+    def execute(self, plan: list[Record], run: Run, stream: Stream,
                 done: dict[str, list[Record]]) -> None:
         stop = self.context.Event()
         results: dict[str, list[Record]] = dict(done)
@@ -135,7 +132,7 @@ class PoolRunner:
                 for record in results.get(item.prefix, [Open(item.prefix)]):
                     stream.feed(record)
 
-    def _collect(self, plan: list[Record], results: dict[str, list[Record]], run: _Run,
+    def _collect(self, plan: list[Record], results: dict[str, list[Record]], run: Run,
                  stop: Any) -> None:
         """Run every subtree without a result yet, in plan order, a few per worker at a
         time; stop submitting once a stop is asked for or the region limit is covered."""
@@ -188,7 +185,7 @@ def _covered(plan: list[Record], results: dict[str, list[Record]], limit: int | 
     return False
 
 
-def _should_stop(run: _Run) -> bool:
+def _should_stop(run: Run) -> bool:
     """A signal or the time limit, checked by the parent while it waits."""
     try:
         run.check()
@@ -203,8 +200,6 @@ _dask_cache: dict[tuple[str, str], Explorer] = {}
 
 
 def _explore_on_dask(network_json: dict[str, Any], box_json: Any, root: Frontier) -> list[Record]:
-    from .checker.model import box_from_json, network_from_json
-
     key = (repr(network_json), repr(box_json))
     explorer = _dask_cache.get(key)
     if explorer is None:
@@ -224,7 +219,7 @@ class DaskRunner:
         self.address = address
         self.workers = max(workers, 1)
 
-    def execute(self, plan: list[Record], run: _Run, stream: _Stream,
+    def execute(self, plan: list[Record], run: Run, stream: Stream,
                 done: dict[str, list[Record]]) -> None:
         try:
             from dask.distributed import Client, LocalCluster
@@ -247,7 +242,7 @@ class DaskRunner:
             if cluster is not None:
                 cluster.close()
 
-    def _run(self, client: Any, plan: list[Record], run: _Run, stream: _Stream,
+    def _run(self, client: Any, plan: list[Record], run: Run, stream: Stream,
              done: dict[str, list[Record]]) -> None:
         from dask.distributed import wait as dask_wait
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from math import comb, prod
 
-from .checker.bounds import (
+from ..checker.bounds import (
     MONTUFAR_2014,
     MONTUFAR_2017,
     NAKAHARA_2025,

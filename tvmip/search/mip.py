@@ -58,12 +58,12 @@ import flint
 import highspy
 import numpy as np
 
-from .affine import input_map, layer_output, pre_activations, scale_network
-from .errors import InputError, ResourceLimit
-from .exact import Row, Witness, solve_system
-from .lp import MaxSlackLP, silent_highs
-from .network import RELU, Box, Network
-from .search import Region
+from ..errors import InputError, ResourceLimit
+from ..evidence.exact import Row, Witness, solve_system
+from ..evidence.lp import MaxSlackLP, silent_highs
+from ..model.network import RELU, Box, Network
+from ..model.scaled import input_map, layer_output, pre_activations, scale_network
+from ..search.tree import Region
 
 MIN_MARGIN = 1e-6  # the smallest margin eps the MILP looks for (see the module doc)
 TOLERANCE = 1e-9  # HiGHS feasibility tolerances, well below MIN_MARGIN

@@ -38,13 +38,27 @@ from typing import Any
 
 import numpy as np
 
-from .affine import ScaledLayer, input_map, layer_output, pre_activations, scale_network
-from .errors import InternalError, ResourceLimit
-from .exact import Motzkin, Row, Witness, decide, from_hint, motzkin_holds, slack
-from .lp import LPHint, MaxSlackLP
-from .network import Box, Network
-from .polyhedron import Polyhedron, Proof, RowId, box_rows
-from .vertices import VertexHint, decide_with_vertices, vertex_hint
+from ..errors import InternalError, ResourceLimit
+from ..evidence.exact import (
+    Motzkin,
+    Row,
+    Witness,
+    decide,
+    from_hint,
+    motzkin_holds,
+    slack,
+)
+from ..evidence.lp import LPHint, MaxSlackLP
+from ..evidence.polyhedron import Polyhedron, Proof, RowId, box_rows
+from ..evidence.vertices import VertexHint, decide_with_vertices, vertex_hint
+from ..model.network import Box, Network
+from ..model.scaled import (
+    ScaledLayer,
+    input_map,
+    layer_output,
+    pre_activations,
+    scale_network,
+)
 
 PROOF_CACHE = 4  # emptiness proofs remembered per (neuron, side) within a subtree
 POINTS_CAP = 8  # known interior points carried per node

@@ -15,8 +15,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 
-from .checker.rationals import format_rational
-from .network import Box, Network
+from ..checker.rationals import format_rational
+from ..model.network import Box, Network
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,10 +49,10 @@ def regions(network: Network, box: Box | None = None, *, engine: str = "auto",
     """Every activation region of ``network`` over ``box`` (None: R^n0), in the order
     of the search tree (left to right on the line for one-input networks).  With
     ``glue`` False the (costlier) linear-region ids are left out (None)."""
-    from . import oned
-    from .engine import count
-    from .linear import AffineMap, Gluer
-    from .search import Region
+    from ..engine.counting import count
+    from ..search import oned
+    from ..search.linear import AffineMap, Gluer
+    from ..search.tree import Region
 
     if engine == "breakpoints" or engine == "auto" and network.input_dim == 1:
         partition = oned.propagate(network, box)

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from decimal import Decimal
 from fractions import Fraction
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .checker.errors import FormatError
-from .checker.model import (
+from ..checker.errors import FormatError
+from ..checker.model import (
     IDENTITY,
     RELU,
     Box,
@@ -26,8 +27,9 @@ from .checker.model import (
     box_from_json,
     network_from_json,
 )
-from .checker.rationals import loads, parse_rational
-from .errors import InputError
+from ..checker.rationals import loads, parse_rational
+from ..errors import InputError
+from ..files import atomic_write_text, read_input_file
 
 __all__ = [
     "IDENTITY",
@@ -43,9 +45,6 @@ __all__ = [
     "save_network",
 ]
 
-MAX_FILE_BYTES = 256 * 2**20
-
-
 def network_from_dict(value: Any, source: str = "network") -> Network:
     """Validate a parsed JSON value (e.g. built in Python) as a network."""
     try:
@@ -56,17 +55,6 @@ def network_from_dict(value: Any, source: str = "network") -> Network:
         raise InputError(f"{source}: {exc}") from None
     except (TypeError, ValueError) as exc:
         raise InputError(f"{source}: not JSON data ({exc})") from None
-
-
-def read_input_file(path: Path) -> bytes:
-    """The bytes of an input file, or an :class:`InputError` naming it (unreadable,
-    or larger than :data:`MAX_FILE_BYTES`)."""
-    try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise InputError(f"{path}: larger than {MAX_FILE_BYTES >> 20} MB")
-        return path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
 
 
 def load_network(path: str | Path) -> Network:
@@ -81,8 +69,6 @@ def load_network(path: str | Path) -> Network:
 
 def save_network(network: Network, path: str | Path) -> None:
     """Write the canonical network file atomically."""
-    from .certificate import atomic_write_text
-
     atomic_write_text(Path(path), json.dumps(network.to_json(), indent=1) + "\n")
 
 
@@ -120,3 +106,8 @@ def evaluate(network: Network, x: Sequence[Fraction | int | str]) -> tuple[Fract
         z = [max(v, Fraction(0)) for v in pre] if layer.activation == RELU else pre
     return tuple(_affine(network.output, z))
 
+
+
+def decimal_text(value: Fraction) -> str:
+    """Six significant digits of an exact value, for human reports (never overflows)."""
+    return f"{Decimal(value.numerator) / value.denominator:.6g}"

@@ -1,0 +1,1 @@
+"""Other formats: ONNX models in and out, exactly."""
