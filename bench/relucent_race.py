@@ -92,10 +92,10 @@ def relucent_layers(network: Any, box: Any = None, merge_identity: bool = True) 
             b = [x + y for x, y in zip(_matvec(w, pend_v), b)]
             w = _matmul(w, pend_a)
             pend_a, pend_v = None, None  # type: ignore[assignment]
-        if layer.activation == "identity" and merge_identity:
+        if not layer.activation.stateful and merge_identity:
             pend_a, pend_v = w, b
             continue
-        out.append((w, b, layer.activation))
+        out.append((w, b, layer.activation.spec))
     w = [list(row) for row in network.output.weights]
     b = list(network.output.biases)
     if pend_a is not None:
@@ -425,7 +425,7 @@ def race(network_path: str | os.PathLike[str], box: str | None = None, time_limi
         "box": box,
         "n0": network.input_dim,
         "widths": [
-            f"i{layer.width}" if layer.activation == "identity" else str(layer.width)
+            str(layer.width) if layer.activation.stateful else f"i{layer.width}"
             for layer in network.layers
         ],
         "ternary": network.ternary,

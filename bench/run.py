@@ -42,11 +42,12 @@ if job.get("what") == "check":
     out = {"seconds": time.perf_counter() - start, "regions": verdict.activation_regions,
            "valid": verdict.valid}
 elif job.get("what") == "milp":
+    from tvmip.model.scaled import scale_network
     from tvmip.search.mip import milp_count
     net = tvmip.load_network(job["network"])
     box = tvmip.parse_box(job["box"], net.input_dim) if job.get("box") else None
     start = time.perf_counter()
-    result = milp_count(net, box, time_limit=job.get("time_limit"))
+    result = milp_count(scale_network(net), box, time_limit=job.get("time_limit"))
     out = {"seconds": time.perf_counter() - start, "regions": result.regions,
            "complete": result.complete}
 else:

@@ -17,6 +17,7 @@ import pytest
 from tvmip.checker.model import Box
 from tvmip.engine.counting import count
 from tvmip.errors import InputError
+from tvmip.model.scaled import scale_network
 from tvmip.search.mip import NEEDS_BOX, find_missing, milp_count
 from tvmip.model.network import RELU, Network, load_network, network_from_dict
 from tvmip.search.tree import Region
@@ -51,7 +52,7 @@ def milp_patterns(net: Network, box: Box | None) -> set[str]:
     """The MILP's patterns; asserts a complete run, no duplicates, and that every
     witness lies in the domain and has its pattern per the independent oracle."""
     found: list[Region] = []
-    result = milp_count(net, box, emit=found.append)
+    result = milp_count(scale_network(net), box, emit=found.append)
     assert result.complete and result.stop_reason is None
     assert result.regions == len(found) == len({r.pattern for r in found})
     assert result.solves == result.regions + result.spurious + 1
@@ -93,7 +94,7 @@ def test_manifest_instance(entry: dict[str, Any]) -> None:
     net, box = entry_net(entry)
     if box is None and relu_layers(net) > 1:
         with pytest.raises(InputError, match=r"needs a bounded domain \(--box\)"):
-            milp_count(net, None)
+            milp_count(scale_network(net), None)
         box = cube(net.input_dim, SMALL_BOX.get(entry["network"], TEST_BOX))
         assert milp_patterns(net, box) == tvmip_patterns(net, box)
         return
@@ -106,7 +107,7 @@ def test_derived_box_meets_every_region() -> None:
     """Over R^n0 a one-layer network gets a box holding a vertex of each region."""
     net, box = instance("n2_gp_general.json")
     assert box is None
-    result = milp_count(net, None)
+    result = milp_count(scale_network(net), None)
     assert result.complete and result.regions == 22
     assert all(-lo == hi > 1 for lo, hi in zip(result.box.lo, result.box.hi))
 
@@ -117,7 +118,7 @@ def test_cross_check_complete_enumeration() -> None:
         net, box = instance(name)
         known = tvmip_patterns(net, box)
         # patterns the model cannot produce are harmless in the known set
-        assert find_missing(net, box, known | {"0" * net.relu_count}) is None
+        assert find_missing(scale_network(net), box, known | {"0" * net.pattern_length}) is None
 
 
 def check_counterexample(net: Network, box: Box | None, found: Any,
@@ -141,7 +142,7 @@ def test_planted_missing_region(name: str) -> None:
     net, box = instance(name)
     known = tvmip_patterns(net, box)
     dropped = max(sorted(known), key=lambda p: p.count("0"))
-    check_counterexample(net, box, find_missing(net, box, known - {dropped}), {dropped})
+    check_counterexample(net, box, find_missing(scale_network(net), box, known - {dropped}), {dropped})
 
 
 def test_planted_missing_subtree() -> None:
@@ -151,7 +152,7 @@ def test_planted_missing_subtree() -> None:
     prefix = sorted(known)[len(known) // 2][:3]
     subtree = {p for p in known if p.startswith(prefix)}
     assert 1 < len(subtree) < len(known)
-    check_counterexample(net, box, find_missing(net, box, known - subtree), subtree)
+    check_counterexample(net, box, find_missing(scale_network(net), box, known - subtree), subtree)
 
 
 def random_net(rng: random.Random, dim: int) -> Network:
@@ -196,7 +197,7 @@ def test_random_networks(seed: int) -> None:
 
 def test_time_limit_stops_incomplete() -> None:
     net, box = instance("n2_general_d2_box.json")
-    result = milp_count(net, box, time_limit=0)
+    result = milp_count(scale_network(net), box, time_limit=0)
     assert not result.complete and result.stop_reason == "time-limit"
     assert result.regions == 0
 
@@ -204,7 +205,7 @@ def test_time_limit_stops_incomplete() -> None:
 def test_needs_box_message() -> None:
     net = load_network(INSTANCES / "n1_fold_ternary_d3.json")
     with pytest.raises(InputError) as info:
-        find_missing(net, None, set())
+        find_missing(scale_network(net), None, set())
     assert str(info.value) == NEEDS_BOX
     with pytest.raises(InputError, match="not a pattern"):
-        find_missing(net, cube(1, TEST_BOX), {"+-"})
+        find_missing(scale_network(net), cube(1, TEST_BOX), {"+-"})

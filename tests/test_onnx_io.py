@@ -31,6 +31,7 @@ from onnx import TensorProto, helper, numpy_helper
 from tvmip.engine.counting import count
 from tvmip.errors import InputError
 from tvmip.model.network import (
+    IDENTITY,
     RELU,
     Layer,
     Network,
@@ -259,7 +260,7 @@ def test_layer_structure_and_report(tmp_path: Path) -> None:
     net = result.network
     assert (net.input_dim, net.widths, net.output.width) == (3, (3, 2), 2)
     # the affine map before Identity is kept as an identity hidden layer, not folded
-    assert [layer.activation for layer in net.layers] == [RELU, "identity"]
+    assert [layer.activation for layer in net.layers] == [RELU, IDENTITY]
     assert net.layers[1].biases == (Fraction(-0.6),) * 2  # Add with the constant first
     assert result.operators == (
         "MatMul",

@@ -21,6 +21,7 @@ import pytest
 from tvmip.errors import InputError
 from tvmip.engine.listing import regions
 from tvmip.model.network import Box, default_network_path, evaluate, load_network
+from tvmip.model.scaled import scale_network
 from tvmip.search.oned import propagate
 from tvmip.plot import (
     Cell,
@@ -158,7 +159,7 @@ def test_graph_pieces_are_the_breakpoint_partition(name: str) -> None:
     oracle = O.breakpoints_1d(json.loads((INSTANCES / name).read_text()), box.lo[0], box.hi[0])
     assert [(p.lo, p.hi, p.pattern) for p in pieces] == [(o.lo, o.hi, o.pattern) for o in oracle]
     assert [p.affine_map for p in pieces] == [o.output_map for o in oracle]
-    partition = propagate(net, box)
+    partition = propagate(scale_network(net), box)
     assert [p.pattern for p in pieces] == list(partition.patterns())
     for left, right in itertools.pairwise(pieces):
         assert left.f_hi == right.f_lo == evaluate(net, [left.hi])

@@ -47,9 +47,10 @@ def evidence_line(item: Facet | NoFacet) -> str:
     """One linear-region evidence record (after the tree's records)."""
     if isinstance(item, Facet):
         point = ",".join(_rational_text(v) for v in item.point)
-        return f'{{"f":[{item.region},{item.position}],"n":{item.neighbour},"x":[{point}]}}\n'
+        return (f'{{"f":[{item.region},{_row_text(item.row_id)}],"n":{item.neighbour},'
+                f'"x":[{point}]}}\n')
     terms = ",".join(f'[{_row_text(rid)},{y}]' for rid, y in item.multipliers)
-    return (f'{{"mu":{_rational_text(item.mu)},"nf":[{item.region},{item.position}],'
+    return (f'{{"mu":{_rational_text(item.mu)},"nf":[{item.region},{_row_text(item.row_id)}],'
             f'"y":[{terms}]}}\n')
 
 

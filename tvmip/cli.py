@@ -225,18 +225,20 @@ def crosscheck(network: str | None, box_text: str | None, time_limit: float | No
     """Enumerate with the search tree, then ask a MILP for a region it missed."""
     from .engine import counting as engine
     from .model.network import parse_box
+    from .model.scaled import scale_network
     from .search.mip import find_missing, milp_box
     from .search.tree import Region
 
     path, net = _load(network)
     box = parse_box(box_text, net.input_dim) if box_text else None
-    milp_box(net, box)  # fails fast when the MILP cannot work over this domain
+    scaled_net = scale_network(net)
+    milp_box(scaled_net, box)  # fails fast when the MILP cannot work over this domain
     patterns: set[str] = set()
-    result = engine.count(net, box, engine="tree",
+    result = engine.count(scaled_net, box, engine="tree",
                           on_record=lambda r: patterns.add(r.pattern) if isinstance(r, Region) else None)
     click.echo(f"{path}: {result.activation_regions} activation regions ({result.claim}, search tree; "
                "the certificate is the proof)")
-    missing = find_missing(net, box, patterns, time_limit=time_limit)
+    missing = find_missing(scaled_net, box, patterns, time_limit=time_limit)
     if missing is None:
         click.echo("MIP cross-check: no missing pattern (an independent floating-point check)")
         return
@@ -470,7 +472,7 @@ def show(path: str) -> None:
         return
     network = load_network(path)
     click.echo(f"{path}: input dim {network.input_dim}, hidden widths {list(network.widths)} "
-               f"({', '.join(layer.activation for layer in network.layers)}), ternary: "
+               f"({', '.join(str(layer.activation.spec) for layer in network.layers)}), ternary: "
                f"{network.ternary}, sha256 {network.sha256}")
     click.echo(json.dumps(network.to_json(), indent=1))
 

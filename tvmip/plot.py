@@ -33,8 +33,6 @@ from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-import numpy as np
-
 from .checker.errors import FormatError
 from .checker.rationals import parse_rational
 from .engine.listing import RegionInfo, regions
@@ -42,11 +40,13 @@ from .errors import InputError, InternalError, TvmipError
 from .files import atomic_path
 from .model.network import Box, Layer, Network, evaluate
 from .model.scaled import (
-    ScaledLayer,
+    ScaledNetwork,
     input_map,
     layer_output,
+    piece_bounds,
     pre_activations,
     scale_network,
+    scaled,
 )
 from .search.oned import propagate
 
@@ -201,22 +201,23 @@ def coordinate_plane(dim: int) -> Plane:
 # -- exact geometry -----------------------------------------------------------------
 
 
-def _half_planes(layers: Sequence[ScaledLayer], pattern: str) -> list[HalfPlane]:
-    """The closed half-planes of a region, ``state * pre_j(x) >= 0`` for every neuron not
-    in state ``0``, as integer rows (common positive denominators dropped, gcd removed)."""
+def _half_planes(network: ScaledNetwork, pattern: str) -> list[HalfPlane]:
+    """The closed half-planes of a region, the closures of the bounds of every neuron
+    in an open piece (``pre >= t`` above a breakpoint ``t``, ``pre <= t`` below), as
+    primitive integer rows."""
     m, d = input_map(2)
     rows = set()
-    for layer in layers:
+    for layer in network.layers:
         p, s = pre_activations(layer, m, d)
-        active = None
-        if layer.relu:
-            states = pattern[layer.first:layer.first + layer.width]
-            for (a, b, c), state in zip(p.tolist(), states):
-                if state != "0":
-                    sign = (1 if state == "+" else -1) * max(math.gcd(a, b, c), 1)
-                    rows.add((a // sign, b // sign, c // sign))
-            active = np.array([state == "+" for state in states], dtype=np.int64)
-        m, d = layer_output(p, s, active)
+        cells = None
+        if layer.stateful:
+            cells = [layer.activation.cell(state)
+                     for state in pattern[layer.first:layer.first + layer.width]]
+            for j, (cell, (a, b, c)) in enumerate(zip(cells, p.tolist())):
+                if cell % 2 == 0:  # a . x < c' (slack >= 0) is -a . x + c' >= 0
+                    rows.update((-bound.row[0], -bound.row[1], bound.row[2]) for bound in
+                                piece_bounds(layer, layer.first + j, [a, b], c, s, cell))
+        m, d = layer_output(p, s, layer, cells)
     return sorted(rows)
 
 
@@ -257,15 +258,15 @@ def _area2(polygon: Sequence[Point]) -> Fraction:
     return sum((p[0] * q[1] - q[0] * p[1] for p, q in _cyclic(polygon)), Fraction(0))
 
 
-def region_cells(network: Network, box: Box) -> tuple[Cell, ...]:
+def region_cells(network: Network | ScaledNetwork, box: Box) -> tuple[Cell, ...]:
     """Every activation region of a two-input network over ``box``, with its exact polygon."""
-    if network.input_dim != 2:
+    network = scaled(network)
+    if network.dim != 2:
         raise ValueError("region polygons need a network with two inputs")
-    layers = scale_network(network)
     rectangle = _rectangle(box.lo, box.hi)
     cells = []
     for region in regions(network, box):
-        polygon = _polygon(rectangle, _half_planes(layers, region.pattern))
+        polygon = _polygon(rectangle, _half_planes(network, region.pattern))
         if len(polygon) < 3 or _area2(polygon) <= 0:
             raise InternalError(f"region {region.pattern} has a degenerate polygon in the box")
         cells.append(Cell(region, tuple(polygon)))
@@ -293,14 +294,13 @@ def _padded_box(points: Sequence[Sequence[Fraction]], dim: int) -> Box:
     return Box(tuple(e[0] for e in ends), tuple(e[1] for e in ends))
 
 
-def _vertices(network: Network) -> list[tuple[Fraction, ...]]:
+def _vertices(network: ScaledNetwork) -> list[tuple[Fraction, ...]]:
     """Every vertex of every region of ``R^2``, and the witness of each region without one.
 
     A vertex solves two integer rows ``a x + b y = -c``, so by Cramer's rule each of its
     coordinates is at most ``2 max|a,b| max|c|`` in absolute value; clipping a square
     slightly larger than that yields the vertices as the corners strictly inside it."""
-    layers = scale_network(network)
-    found = [(region, _half_planes(layers, region.pattern))
+    found = [(region, _half_planes(network, region.pattern))
              for region in regions(network, glue=False)]
     rows = [row for _, region_rows in found for row in region_rows]
     bound = 1 + 2 * max((max(abs(a), abs(b)) for a, b, _ in rows), default=0) * \
@@ -313,15 +313,16 @@ def _vertices(network: Network) -> list[tuple[Fraction, ...]]:
     return points
 
 
-def default_box(network: Network) -> Box:
+def default_box(network: Network | ScaledNetwork) -> Box:
     """The domain drawn when none is given (one- and two-input networks): a box around
     every breakpoint (``n0 = 1``) or every region vertex (``n0 = 2``, see
     :func:`_vertices`), padded outwards to multiples of a power of two near a quarter of
     the points' spread; ``[-2, 2]^n0`` when there is nothing to contain."""
-    if network.input_dim == 1:
+    network = scaled(network)
+    if network.dim == 1:
         partition = propagate(network)
         return _padded_box([(partition.breakpoint(i),) for i in range(len(partition.bn))], 1)
-    if network.input_dim == 2:
+    if network.dim == 2:
         return _padded_box(_vertices(network), 2)
     raise ValueError("default boxes are for networks with one or two inputs")
 
@@ -468,12 +469,13 @@ def _draw_map(cells: Sequence[Cell], box: Box, heading: str, plane: Plane | None
     _save(figure, path)
 
 
-def graph_pieces(network: Network, box: Box) -> tuple[Piece, ...]:
+def graph_pieces(network: Network | ScaledNetwork, box: Box) -> tuple[Piece, ...]:
     """The activation intervals of a one-input network over ``box`` (exact breakpoint
     propagation), with exact values of ``f`` at their ends."""
+    network = scaled(network)
     partition = propagate(network, box)
     ends = [box.lo[0], *(partition.breakpoint(i) for i in range(len(partition.bn))), box.hi[0]]
-    values = [evaluate(network, [x]) for x in ends]
+    values = [evaluate(network.network, [x]) for x in ends]
     return tuple(Piece(ends[i], ends[i + 1], pattern, values[i], values[i + 1])
                  for i, pattern in enumerate(partition.patterns()))
 
@@ -540,8 +542,8 @@ def plot(network: Network, path: str | Path, *, box: Box | None = None,
         raise InputError("a slice needs a network with at least two inputs")
     if n0 >= 3 and plane is None:
         plane = coordinate_plane(n0)
-    drawn = network if plane is None else \
-        restrict_to_plane(network, plane.point, plane.d1, plane.d2)
+    drawn = scale_network(network if plane is None else
+                          restrict_to_plane(network, plane.point, plane.d1, plane.d2))
     dim = min(n0, 2)
     if box is not None and len(box.lo) != dim:
         raise InputError(f"the box must have {dim} coordinates (the plotted ones)")

@@ -7,12 +7,13 @@ Records alternate between intervals and the breakpoints that separate them::
 
 The breakpoints must increase strictly and lie inside the domain.  For every
 interval the checker recomputes the pattern's exact maps and verifies that each
-neuron keeps its claimed strict sign on the *whole* open interval (an affine
-function is positive on an interval iff it is >= 0 at both ends and not zero
-everywhere; at an infinite end its slope decides), that ``0`` states are exactly
-the identically-zero neurons, and that ``f`` is the output map.  Consecutive
-patterns must differ, and the first neuron where they differ must vanish at the
-breakpoint.  Then each interval is one whole activation region and together
+neuron keeps its claimed state on the *whole* open interval: its pre-activation
+stays strictly inside its open piece (an affine function is positive on an
+interval iff it is >= 0 at both ends and not zero everywhere; at an infinite end
+its slope decides), or, for a constant pre-activation, the state is the cell of
+its value (ReLU's ``0`` exactly for the identically-zero neurons); and that ``f``
+is the output map.  Consecutive patterns must differ, and the first neuron where
+they differ must reach a breakpoint of its activation at the breakpoint.  Then each interval is one whole activation region and together
 they cover the domain but for finitely many points: the count is exact.  Linear
 regions are the runs of equal maps; distinct maps are counted directly.
 """
@@ -24,10 +25,9 @@ from typing import Any
 
 from .errors import FormatError, Rejected
 from .limits import Budget, shown
-from .maps import PatternMaps
+from .maps import PatternMaps, signed_bound
 from .model import Box, Network
 from .rationals import parse_rational
-from .tree import STATES
 
 Map = tuple[tuple[Fraction, Fraction], ...]
 
@@ -58,11 +58,14 @@ class BreakpointChecker:
             if set(record) != {"s", "f"}:
                 raise FormatError(where, 'expected an interval {"s": pattern, "f": maps}')
             pattern = record["s"]
-            if not isinstance(pattern, str) or not set(pattern) <= STATES:
-                raise FormatError(f"{where}.s", "expected a pattern string over '+', '-', '0'")
+            if not isinstance(pattern, str) or not set(pattern) <= set(self.maps.symbols):
+                raise FormatError(f"{where}.s", "expected a pattern string over "
+                                  f"{shown(self.maps.symbols)!r}")
             if len(pattern) != self.maps.length:
                 raise Rejected(f"{where}: pattern of length {len(pattern)} for a network with "
-                               f"{self.maps.length} ReLU neurons")
+                               f"{self.maps.length} neurons with a state")
+            if any(self.maps.activation(k).cell(c) is None for k, c in enumerate(pattern)):
+                raise Rejected(f"{where}: a state that is not one of its neuron's activation")
             self._pending = (pattern, self._read_map(record["f"], f"{where}.f"), where)
             self.expect_interval = False
             return
@@ -100,14 +103,18 @@ class BreakpointChecker:
         assert self._pending is not None
         pattern, claimed, where = self._pending
         left, right_end = _ends(self.left), _ends(right)
-        for position, ((slope, offset), _) in enumerate(self.maps.all_rows(pattern)):
-            state = pattern[position]
-            if slope == 0 and offset == 0:
-                if state != "0":
-                    raise Rejected(f"{where}: neuron {position} vanishes identically but has state {state!r}")
-                continue
-            if state == "0" or not _keeps_sign(slope, offset, 1 if state == "+" else -1,
-                                               left, right_end):
+        for position, ((row, s), state) in enumerate(zip(self.maps.all_rows(pattern), pattern)):
+            act = self.maps.activation(position)
+            cell = act.cell(state)
+            assert cell is not None
+            if row[0] == 0:
+                holds = cell == act.cell_of(Fraction(row[1], s))
+            else:
+                holds = cell % 2 == 0 and all(
+                    _keeps_sign(signed_bound(row, s, act.breakpoints[j - 1], j <= cell // 2)[0],
+                                left, right_end)
+                    for j in act.bounds(cell) if j is not None)
+            if not holds:
                 raise Rejected(
                     f"{where}: neuron {position} does not keep state {state!r} on the interval "
                     f"({_end(self.left, '-inf')}, {_end(right, '+inf')})"
@@ -126,14 +133,16 @@ class BreakpointChecker:
         self._pending = None
 
     def _check_breakpoint(self, before: str, after: str, point: Fraction | None, where: str) -> None:
-        """The patterns must differ, and the first differing neuron vanish at ``point``."""
+        """The patterns must differ, and the first differing neuron's pre-activation
+        reach a breakpoint of its activation at ``point``."""
         first = next((k for k, (a, b) in enumerate(zip(before, after)) if a != b), None)
         if first is None:
             raise Rejected(f"{where}: the same pattern on both sides of breakpoint {shown(point)}")
         assert point is not None
-        (slope, offset), _ = self.maps.row(first, before)
-        if slope * point + offset != 0:
-            raise Rejected(f"{where}: neuron {first} does not vanish at breakpoint {shown(point)}")
+        (slope, offset), s = self.maps.row(first, before)
+        if (slope * point + offset) / s not in self.maps.activation(first).breakpoints:
+            raise Rejected(f"{where}: neuron {first} reaches no breakpoint of its activation at "
+                           f"breakpoint {shown(point)}")
 
     def verified(self) -> dict[str, tuple[int, bool]]:
         """All three counts, exact: the intervals cover the domain."""
@@ -146,11 +155,12 @@ def _ends(value: Fraction | None) -> tuple[int, int] | None:
     return None if value is None else (value.numerator, value.denominator)
 
 
-def _keeps_sign(slope: int, offset: int, sign: int, left: tuple[int, int] | None,
+def _keeps_sign(row: tuple[int, ...], left: tuple[int, int] | None,
                 right: tuple[int, int] | None) -> bool:
-    """Whether ``sign * (slope x + offset) > 0`` on the open interval (left, right),
-    the ends given as (numerator, positive denominator) or None when infinite."""
-    slope, offset = sign * slope, sign * offset
+    """Whether ``slope x + offset > 0`` on the open interval (left, right) for
+    ``row = (slope, offset)``, the ends given as (numerator, positive denominator) or
+    None when infinite."""
+    slope, offset = row
     if slope == 0:
         return offset > 0
     end = left if slope > 0 else right  # the end where the function is smallest

@@ -44,7 +44,7 @@ from typing import Any
 
 from .errors import FormatError, Rejected
 from .limits import shown
-from .maps import PatternMaps, homogeneous
+from .maps import Bound, PatternMaps, homogeneous, neuron_row_id
 from .model import Box, read_point
 from .motzkin import (
     Inequality,
@@ -82,19 +82,18 @@ class LinearChecker:
         if "f" in record:
             if set(record) != {"f", "x", "n"}:
                 raise FormatError(where, "a facet record has exactly the keys f, x, n")
-            region, position = self._target(record["f"], f"{where}.f")
+            region, bound = self._target(record["f"], f"{where}.f")
             neighbour = self._index(record["n"], f"{where}.n")
-            self._check_facet(region, position, neighbour, record["x"], where)
+            self._check_facet(region, bound, neighbour, record["x"], where)
             self.edges.append((region, neighbour))
         elif "nf" in record:
             if set(record) != {"nf", "y", "mu"}:
                 raise FormatError(where, "a no-facet record has exactly the keys nf, y, mu")
-            region, position = self._target(record["nf"], f"{where}.nf")
-            self._check_no_facet(region, position, record["y"], record["mu"], where)
+            region, bound = self._target(record["nf"], f"{where}.nf")
+            self._check_no_facet(region, bound, record["y"], record["mu"], where)
         else:
             raise FormatError(where, f"unknown record with keys {shown(sorted(record)[:5])}")
-        row, _ = self.maps.row(position, self.patterns[region])
-        self.covered.add((region, hyperplane(row)))
+        self.covered.add((region, hyperplane(bound[0][0])))
 
     def counts(self) -> tuple[int, int]:
         """(linear regions, distinct maps), after checking every hyperplane of every
@@ -132,31 +131,33 @@ class LinearChecker:
             raise Rejected(f"{where}: no region {shown(value)} (there are {len(self.patterns)})")
         return value
 
-    def _target(self, value: Any, where: str) -> tuple[int, int]:
+    def _target(self, value: Any, where: str) -> tuple[int, Bound]:
+        """``[region, row]``: a region and one of its neuron bounds (a row id as in
+        Motzkin multipliers) whose hyperplane is not constant."""
         if not isinstance(value, list) or len(value) != 2:
-            raise FormatError(where, "expected [region, position]")
+            raise FormatError(where, "expected [region, row]")
         region = self._index(value[0], f"{where}[0]")
-        position = value[1]
-        if isinstance(position, bool) or not isinstance(position, int) \
-                or not 0 <= position < self.maps.length:
-            raise FormatError(f"{where}[1]", "expected a pattern position")
-        row, _ = self.maps.row(position, self.patterns[region])
-        if self.patterns[region][position] == "0" or not any(row[:-1]):
-            raise Rejected(f"{where}: neuron {position} defines no hyperplane in region {region}")
-        return region, position
+        neuron = neuron_row_id(value[1]) if isinstance(value[1], (int, str)) \
+            and not isinstance(value[1], bool) else None
+        if neuron is None:
+            raise FormatError(f"{where}[1]", "expected a neuron's row: p or 'p:j'")
+        bound = self.maps.bound(*neuron, self.patterns[region], where)
+        if not any(bound[0][0][:-1]):
+            raise Rejected(f"{where}: neuron {neuron[0]} defines no hyperplane in region {region}")
+        return region, bound
 
     # -- evidence -------------------------------------------------------------------
 
-    def _check_facet(self, region: int, position: int, neighbour: int, value: Any,
+    def _check_facet(self, region: int, bound: Bound, neighbour: int, value: Any,
                      where: str) -> None:
         if neighbour == region:
             raise Rejected(f"{where}: a region is not its own neighbour")
         point = homogeneous(read_point(value, self.dim, self.box, f"{where}.x"), f"{where}.x")
-        phi = self.maps.row(position, self.patterns[region])[0]
+        phi = bound[0][0]
         if self.maps.values([phi], point)[0] != 0:
             raise Rejected(f"{where}: the facet point does not lie on the hyperplane of "
-                           f"neuron {position} (its pre-activation on region {region} does "
-                           "not vanish there)")
+                           f"neuron {bound[1]} (its pre-activation on region {region} does "
+                           "not reach the breakpoint there)")
         here = self._side(region, phi[:-1], point, where)
         there = self._side(neighbour, phi[:-1], point, where)
         if here is None or there is None or here == there:
@@ -167,79 +168,69 @@ class LinearChecker:
               where: str) -> int | None:
         """Which side of the hyperplane (+1 along ``normal``, -1 against) the region
         occupies near the point (homogeneous); rejects if the point is not on its
-        boundary like a facet point (a vanishing neuron not parallel, or a violated
-        inequality)."""
-        pattern = self.patterns[region]
-        rows = [row for row, _ in self.maps.all_rows(pattern)]
+        boundary like a facet point (a vanishing inequality not parallel, or a
+        violated one)."""
+        bounds = self.maps.pattern_bounds(self.patterns[region])
         side = None
-        for position, (state, row, value) in enumerate(zip(pattern, rows,
-                                                           self.maps.values(rows, point))):
-            if state == "0":
-                continue
-            sign = 1 if state == "+" else -1
+        for (position, row), value in zip(bounds, self.maps.values([r for _, r in bounds], point)):
             if value:
-                if (value > 0) != (sign > 0):
-                    raise Rejected(f"{where}: region {region} violates neuron {position} at the facet point")
+                if value < 0:
+                    raise Rejected(f"{where}: region {region} violates neuron {position} at "
+                                   "the facet point")
                 continue
-            ratio = _parallel(row[:-1], normal)
-            if ratio == 0:
+            this = _parallel(row[:-1], normal)
+            if this == 0:
                 raise Rejected(f"{where}: neuron {position} of region {region} vanishes at the "
                                "facet point but not along the facet")
-            this = sign * ratio
             if side is not None and side != this:
                 raise Rejected(f"{where}: region {region} lies on both sides of the facet")
             side = this
         return side
 
-    def _check_no_facet(self, region: int, position: int, value: Any, mu_value: Any,
+    def _check_no_facet(self, region: int, bound: Bound, value: Any, mu_value: Any,
                         where: str) -> None:
+        """``y >= 0`` on the region's other strict inequalities (box faces included, the
+        ones on the hyperplane excluded) and ``mu`` on the hyperplane's equation
+        ``pre - t_j`` combine into a constant <= 0: no point of the hyperplane
+        satisfies the others."""
         pattern = self.patterns[region]
-        phi, s = self.maps.row(position, pattern)
+        (row, s), _, _, above = bound
+        phi = row if above else tuple(-v for v in row)
         plane = hyperplane(phi)
 
         def inequality(row_id: RowId, at: str) -> Inequality:
-            if isinstance(row_id, str):
-                face = box_inequality(self.box, row_id, self.dim)
+            neuron = neuron_row_id(row_id)
+            if neuron is None:
+                face = box_inequality(self.box, str(row_id), self.dim)
                 if face is None:
                     raise Rejected(f"{at}: unknown row {shown(row_id)!r}")
                 return face
-            if not 0 <= row_id < len(pattern) or pattern[row_id] == "0":
-                raise Rejected(f"{at}: row {shown(row_id)} is not a strict inequality of "
-                               f"region {region}")
-            row, den = self.maps.row(row_id, pattern)
+            (row, den), _, _, _ = self.maps.bound(*neuron, pattern, at)
             if any(row[:-1]) and hyperplane(row) == plane:
-                raise Rejected(f"{at}: row {row_id} lies on the hyperplane itself")
-            sign = 1 if pattern[row_id] == "+" else -1
-            return tuple(sign * v for v in row), den
+                raise Rejected(f"{at}: row {shown(row_id)} lies on the hyperplane itself")
+            return row, den
 
         terms = read_multipliers(value, where, self.dim, inequality)
         mu = parse_rational(mu_value, f"{where}.mu")
         total = combination([*terms, ((phi, s), mu)] if mu else terms, self.dim,
                             self.maps.budget, where)
         if not is_contradiction(total):
-            raise Rejected(f"{where}: the multipliers do not show that neuron {position}'s "
-                           f"hyperplane misses the interior of a facet of region {region}")
+            raise Rejected(f"{where}: the multipliers do not show that the hyperplane of "
+                           f"neuron {bound[1]} misses the interior of a facet of region {region}")
 
     def _check_covered(self, region: int) -> None:
-        pattern = self.patterns[region]
-        for position, state in enumerate(pattern):
-            if state == "0":
-                continue
-            row, _ = self.maps.row(position, pattern)
+        for position, row in self.maps.pattern_bounds(self.patterns[region]):
             if any(row[:-1]) and (region, hyperplane(row)) not in self.covered:
                 raise Rejected(f"region {region} shares its map with another region but has no "
                                f"facet evidence for the hyperplane of neuron {position}")
 
 
 def _parallel(gradient: tuple[int, ...], normal: tuple[int, ...]) -> int:
-    """+1 or -1 if ``gradient`` is a positive or negative multiple of ``normal``, else 0."""
-    if not any(gradient):
-        return 0
-    for i in range(len(normal)):
-        for j in range(i + 1, len(normal)):
-            if gradient[i] * normal[j] != gradient[j] * normal[i]:
-                return 0
+    """+1 or -1 if ``gradient`` is a positive or negative multiple of ``normal`` (not
+    zero), else 0: with ``k`` the first non-zero entry of ``normal``, every
+    ``gradient_i normal_k == normal_i gradient_k`` and ``gradient_k != 0``."""
     k = next(i for i, v in enumerate(normal) if v)
-    if gradient[k] == 0:
+    g, n = gradient[k], normal[k]
+    if g == 0 or any(a * n != b * g for a, b in zip(gradient, normal)):
         return 0
-    return 1 if (gradient[k] > 0) == (normal[k] > 0) else -1
+    return 1 if (g > 0) == (n > 0) else -1

@@ -7,8 +7,11 @@ with integer rows ``[G | h]``; a layer with integer weights ``W / L`` and biases
 ``P`` is a tuple of ``n0 + 1`` integers (gradient, then constant) over the
 layer's denominator ``S = D L``.  The first layer's rows are its weights and
 biases themselves (no identity map is ever built, so memory is linear in the
-network), and every layer input is divided by the gcd of its entries and ``D``,
-which keeps the integers as small as the maps allow.
+network).  A neuron's output on the region is its activation's affine map on the
+neuron's cell (:meth:`~tvmip.checker.activation.Activation.affine`) applied to
+its row, over ``S`` times the common denominator ``M`` of those slopes and
+offsets; every layer input is divided by the gcd of its entries and its
+denominator, which keeps the integers as small as the maps allow.
 
 Cost is accounted in the certificate's :class:`~tvmip.checker.limits.Budget`: a
 layer costs its non-zero weights times ``n0 + 1`` multiply-adds, weighted by the
@@ -19,15 +22,28 @@ size of the integers in 64-bit words, and no map integer may pass
 from __future__ import annotations
 
 import math
+import re
 from fractions import Fraction
 from operator import mul
 
-from .errors import FormatError
-from .limits import MAX_MAP_BITS, MAX_NUMBER_BITS, Budget
-from .model import RELU, Layer, Network
+from .activation import Activation
+from .errors import FormatError, Rejected
+from .limits import MAX_MAP_BITS, MAX_NUMBER_BITS, Budget, shown
+from .model import Layer, Network
 
 IntRow = tuple[int, ...]
 Terms = tuple[tuple[tuple[int, int], ...], ...]  # per neuron: (input index, weight)
+Bound = tuple[tuple[IntRow, int], int, int, bool]  # (row, den), position, j, above
+_BOUND_ID = re.compile(r"(0|[1-9][0-9]{0,8}):([1-9][0-9]{0,8})")
+
+
+def neuron_row_id(row_id: int | str) -> tuple[int, int | None] | None:
+    """``(position, j)`` for a neuron's row id, ``p`` (``j`` None: the only breakpoint)
+    or ``"p:j"``; None for any other string (a box face, or unknown)."""
+    if isinstance(row_id, int):
+        return row_id, None
+    match = _BOUND_ID.fullmatch(row_id)
+    return None if match is None else (int(match[1]), int(match[2]))
 
 
 class PatternMaps:
@@ -36,13 +52,15 @@ class PatternMaps:
     def __init__(self, network: Network, budget: Budget) -> None:
         self.dim = network.input_dim
         self.budget = budget
-        self.layers: list[tuple[Terms, tuple[int, ...], int, bool]] = []
+        self.layers: list[tuple[Terms, tuple[int, ...], int]] = []
+        self.activations: list[Activation] = []
         self.first: list[int] = []  # pattern position of each layer's first neuron
         position = 0
         for layer in network.layers:
-            self.layers.append((*_integer_layer(layer), layer.activation == RELU))
+            self.layers.append(_integer_layer(layer))
+            self.activations.append(layer.activation)
             self.first.append(position)
-            if layer.activation == RELU:
+            if layer.activation.stateful:
                 position += layer.width
         self.output = _integer_layer(network.output)
         self.length = position
@@ -51,25 +69,28 @@ class PatternMaps:
         self._first_rows = ([(*(int(w * scale) for w in row), int(b * scale))
                              for row, b in zip(first.weights, first.biases)], scale)
         self._cache: list[tuple[str, list[IntRow], int] | None] = [None] * len(self.layers)
-        # position -> (layer index, neuron index) for the ReLU neurons
+        # position -> (layer index, neuron index) for the neurons with a state
         self.neuron = [
             (li, j)
-            for li, (terms, _, _, relu) in enumerate(self.layers)
-            if relu
+            for li, (terms, _, _) in enumerate(self.layers)
+            if self.activations[li].stateful
             for j in range(len(terms))
         ]
+        self.symbols = "".join(sorted({act.symbol(cell) for act in self.activations
+                                       for cell in range(act.cells) if act.stateful}))
 
     def _inputs(self, index: int, pattern: str) -> tuple[list[IntRow | None], int, int]:
         """The input map of layer ``index >= 1`` (None for rows that are zero),
         reduced by the gcd of its entries and denominator, with its integers' size in
         bits."""
         rows, d = self.layer_rows(index - 1, pattern)
-        if self.layers[index - 1][3]:
+        act = self.activations[index - 1]
+        if act.stateful:
             start = self.first[index - 1]
-            inputs: list[IntRow | None] = [row if pattern[start + k] == "+" else None
-                                           for k, row in enumerate(rows)]
+            maps = [act.affine(act.cell(state)) for state in pattern[start:start + len(rows)]]
         else:
-            inputs = list(rows)
+            maps = [act.affine(0)] * len(rows)
+        inputs, d = _activated(rows, d, maps)
         flat = [v for row in inputs if row is not None for v in row]
         g = math.gcd(d, *flat)
         if g > 1:
@@ -96,7 +117,7 @@ class PatternMaps:
         if index == 0:
             out, s = self._first_rows
         else:
-            out, s = self._apply(self.layers[index][:3], *self._inputs(index, pattern))
+            out, s = self._apply(self.layers[index], *self._inputs(index, pattern))
         self._cache[index] = (key, out, s)
         return out, s
 
@@ -117,34 +138,100 @@ class PatternMaps:
             out.append(tuple(acc))
         return out, d * scale
 
+    def activation(self, position: int) -> Activation:
+        return self.activations[self.neuron[position][0]]
+
     def row(self, position: int, pattern: str) -> tuple[IntRow, int]:
-        """The pre-activation row of the ReLU neuron at ``position`` and its denominator."""
+        """The pre-activation row of the neuron at ``position`` and its denominator."""
         index, j = self.neuron[position]
         rows, s = self.layer_rows(index, pattern)
         return rows[j], s
 
     def all_rows(self, pattern: str) -> list[tuple[IntRow, int]]:
-        """The pre-activation row and denominator of every ReLU neuron on ``pattern``'s
-        region, in pattern order (for a full pattern)."""
+        """The pre-activation row and denominator of every neuron with a state on
+        ``pattern``'s region, in pattern order (for a full pattern)."""
         out: list[tuple[IntRow, int]] = []
-        for index, layer in enumerate(self.layers):
-            if layer[3]:
+        for index, act in enumerate(self.activations):
+            if act.stateful:
                 rows, s = self.layer_rows(index, pattern)
                 out.extend((row, s) for row in rows)
         return out
 
     def children(self, position: int, pattern: str) -> str:
-        """The states a node at ``position`` branches into, in canonical order."""
-        row, _ = self.row(position, pattern)
+        """The states a node at ``position`` branches into, in canonical order: every
+        open piece when the neuron's map is not constant, else the cell of its value."""
+        row, s = self.row(position, pattern)
+        act = self.activation(position)
         if any(row[:-1]):
-            return "+-"
-        return "0" if row[-1] == 0 else "+" if row[-1] > 0 else "-"
+            return act.piece_symbols
+        return act.symbol(act.cell_of(Fraction(row[-1], s)))
+
+    def bound(self, position: int, j: int | None, pattern: str, where: str) -> Bound:
+        """The strict inequality ``g(x) > 0`` that breakpoint ``j`` (None: the only one)
+        of the neuron at ``position`` imposes on ``pattern``'s region, whose state there
+        must be an open piece: ``pre - t_j`` above it, ``t_j - pre`` below, as an
+        integer row over its positive denominator.  A row id names ``j`` exactly when
+        the activation has several breakpoints; anything else is :class:`Rejected`."""
+        act = self.activation(position) if 0 <= position < len(pattern) else None
+        cell = None if act is None else act.cell(pattern[position])
+        k = 0 if act is None else len(act.breakpoints)
+        if act is None or cell is None or cell % 2 or (j is None) != (k == 1) \
+                or j is not None and not 1 <= j <= k:
+            raise Rejected(f"{where}: no strict inequality of neuron {shown(position)} "
+                           f"{'' if j is None else f'at breakpoint {shown(j)} '}on this region")
+        j = j or 1
+        row, s = self.row(position, pattern)
+        above = j <= cell // 2
+        return signed_bound(row, s, act.breakpoints[j - 1], above), position, j, above
+
+    def pattern_bounds(self, pattern: str) -> list[tuple[int, IntRow]]:
+        """The strict inequalities ``row . (x, 1) > 0`` of a full pattern's region, with
+        the position of the neuron each comes from: for a neuron in an open piece,
+        ``pre - t_j > 0`` for the breakpoint below it and ``t_j - pre > 0`` for the one
+        above (denominators dropped: they are positive)."""
+        out = []
+        for position, ((row, s), state) in enumerate(zip(self.all_rows(pattern), pattern)):
+            act = self.activation(position)
+            cell = act.cell(state)
+            assert cell is not None
+            if cell % 2 == 0:
+                out.extend((position, signed_bound(row, s, act.breakpoints[j - 1],
+                                                   j <= cell // 2)[0])
+                           for j in act.bounds(cell) if j is not None)
+        return out
 
     def values(self, rows: list[IntRow], x: tuple[int, ...]) -> list[int]:
         """``row . x`` for each row and a homogeneous point ``x`` (see :func:`homogeneous`),
         charged to the budget."""
         self.budget.spend(len(rows) * (self.dim + 1) * (1 + max(map(abs, x)).bit_length() // 64))
         return [sum(map(mul, row, x)) for row in rows]
+
+
+def signed_bound(row: IntRow, s: int, t: Fraction, above: bool) -> tuple[IntRow, int]:
+    """``pre - t`` (``above``) or ``t - pre`` for ``pre = row . (x, 1) / s``, as an integer
+    row over the positive denominator ``s * t.denominator``."""
+    if t:
+        u, v = t.numerator, t.denominator
+        row, s = (*(v * a for a in row[:-1]), v * row[-1] - u * s), v * s
+    return (row if above else tuple(-a for a in row)), s
+
+
+def _activated(rows: list[IntRow], d: int,
+               maps: list[tuple[Fraction, Fraction]]) -> tuple[list[IntRow | None], int]:
+    """``slope * row + offset`` for each row over ``d`` and its ``(slope, offset)``, as
+    integer rows (None for a zero row) over ``d * M``, ``M`` the common denominator of
+    the slopes and offsets."""
+    scale = math.lcm(*(v.denominator for pair in maps for v in pair))
+    out: list[IntRow | None] = []
+    for row, (slope, offset) in zip(rows, maps):
+        if not slope and not offset:
+            out.append(None)
+        elif slope == 1 and not offset and scale == 1:
+            out.append(row)
+        else:
+            k, c = int(slope * scale), int(offset * scale) * d
+            out.append((*(k * a for a in row[:-1]), k * row[-1] + c))
+    return out, d * scale
 
 
 def _integer_layer(layer: Layer) -> tuple[Terms, tuple[int, ...], int]:

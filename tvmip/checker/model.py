@@ -1,7 +1,8 @@
 """The network and domain records, read strictly from JSON (standard library only).
 
 A network ``f: R^n0 -> R^m`` has hidden layers ``z_l = sigma_l(W_l z_{l-1} + b_l)``
-with ``sigma_l`` in :data:`ACTIVATIONS` and an affine output ``W_out z_D + b_out``.
+with ``sigma_l`` an exact piecewise-linear :class:`~tvmip.checker.activation.Activation`
+and an affine output ``W_out z_D + b_out``.
 Every weight and bias is an exact :class:`~fractions.Fraction`.  The file format
 (``tvmip-network/1``) is the interchange format of ``shared/DESIGN.md`` section 1;
 these records are shared by the producer and the trusted checker so both read a
@@ -15,25 +16,23 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
+from .activation import ACTIVATIONS, IDENTITY, Activation
 from .errors import FormatError, Rejected
 from .limits import MAX_INPUT_DIM, MAX_LAYERS, MAX_MAP_ENTRIES, MAX_NEURONS, shown
 from .rationals import DecimalText, dumps, format_rational, parse_rational
 
 NETWORK_FORMAT = "tvmip-network/1"
-RELU = "relu"
-IDENTITY = "identity"
-ACTIVATIONS = (RELU, IDENTITY)
 Matrix = tuple[tuple[Fraction, ...], ...]
 Vector = tuple[Fraction, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class Layer:
-    """One affine map ``W z + b`` followed by ``activation`` (``identity`` for output)."""
+    """One affine map ``W z + b`` followed by ``activation`` (the identity for the output)."""
 
     weights: Matrix
     biases: Vector
-    activation: str = IDENTITY
+    activation: Activation = IDENTITY
 
     @property
     def width(self) -> int:
@@ -53,9 +52,9 @@ class Network:
         return tuple(layer.width for layer in self.layers)
 
     @property
-    def relu_count(self) -> int:
-        """Number of neurons that carry an activation state (one pattern entry each)."""
-        return sum(layer.width for layer in self.layers if layer.activation == RELU)
+    def pattern_length(self) -> int:
+        """Number of neurons that carry a state (one pattern entry each)."""
+        return sum(layer.width for layer in self.layers if layer.activation.stateful)
 
     @property
     def ternary(self) -> bool:
@@ -76,7 +75,7 @@ class Network:
                 "biases": [format_rational(b) for b in layer.biases],
             }
             if with_activation:
-                out["activation"] = layer.activation
+                out["activation"] = layer.activation.spec
             return out
 
         return {
@@ -131,7 +130,15 @@ def _vector(value: Any, length: int | None, where: str) -> Vector:
     return tuple(parse_rational(v, f"{where}[{i}]") for i, v in enumerate(items))
 
 
-def _layer(value: Any, fan_in: int, where: str, activation: str | None) -> Layer:
+def activation_from_json(value: Any, where: str) -> Activation:
+    """An activation named in a network file."""
+    if not isinstance(value, str) or value not in ACTIVATIONS:
+        raise FormatError(where, f"unknown activation {shown(value)!r} "
+                          f"(known: {', '.join(ACTIVATIONS)})")
+    return ACTIVATIONS[value]
+
+
+def _layer(value: Any, fan_in: int, where: str, hidden: bool) -> Layer:
     obj = _expect(value, dict, where, "an object")
     for key in ("weights", "biases"):
         if key not in obj:
@@ -143,17 +150,11 @@ def _layer(value: Any, fan_in: int, where: str, activation: str | None) -> Layer
         _vector(row, fan_in, f"{where}.weights[{i}]") for i, row in enumerate(rows)
     )
     biases = _vector(obj["biases"], len(rows), f"{where}.biases")
-    if activation is None:
+    if not hidden:
         return Layer(weights, biases)
     if "activation" not in obj:
         raise FormatError(where, "missing key 'activation'")
-    act = obj["activation"]
-    if not isinstance(act, str) or act not in ACTIVATIONS:
-        raise FormatError(
-            f"{where}.activation",
-            f"unknown activation {shown(act)!r} (known: {', '.join(ACTIVATIONS)})",
-        )
-    return Layer(weights, biases, act)
+    return Layer(weights, biases, activation_from_json(obj["activation"], f"{where}.activation"))
 
 
 def network_from_json(value: Any) -> Network:
@@ -187,10 +188,10 @@ def network_from_json(value: Any) -> Network:
     layers = []
     fan_in = n0
     for i, raw in enumerate(raw_layers):
-        layer = _layer(raw, fan_in, f"layers[{i}]", RELU)
+        layer = _layer(raw, fan_in, f"layers[{i}]", True)
         layers.append(layer)
         fan_in = layer.width
-    output = _layer(obj["output"], fan_in, "output", None)
+    output = _layer(obj["output"], fan_in, "output", False)
     return Network(n0, tuple(layers), output)
 
 

@@ -3,11 +3,13 @@
 The records are the leaves of the search tree in depth-first order.  The
 checker does not trust that order: it keeps the stack of nodes that must come
 next and, for each record, walks down from the expected node, recomputing at
-every step which children the node has (``0`` when the neuron's map is exactly
-zero, its sign when constant, ``+`` then ``-`` otherwise).  A record must be the
-*first* leaf of the expected subtree; the later siblings met on the way become
-the next expectations.  So when the stream ends with no expectation left, the
-records cover the whole tree: completeness.
+every step which children the node has (the cell of the neuron's value when its
+map is constant, such as ReLU's ``0`` for a map that is exactly zero; every open
+piece of its activation otherwise, ``+`` then ``-`` for ReLU; see
+:mod:`tvmip.checker.activation`).  A record must be the *first* leaf of the
+expected subtree; the later siblings met on the way become the next
+expectations.  So when the stream ends with no expectation left, the records
+cover the whole tree: completeness.
 
 Per record:
 
@@ -15,13 +17,20 @@ Per record:
   satisfies every strict inequality of the pattern (the region is non-empty);
 * empty ``{"e": prefix, "y": [[row, multiplier], ...]}``: the multipliers are
   >= 0, not all zero, and combine the prefix's strict inequalities (and box
-  faces) into a constant function that is <= 0 (Motzkin: no point satisfies them);
+  faces) into a constant function that is <= 0 (Motzkin: no point satisfies them).
+  A row is a box face ``"lo<i>"``/``"hi<i>"`` or a neuron's bound: ``p`` for the
+  neuron at position ``p`` of a one-breakpoint activation, ``"p:j"`` for its
+  breakpoint ``t_j`` otherwise, with the sense of the neuron's state (``pre > t_j``
+  on a piece above ``t_j``, ``pre < t_j`` below).  The empty side's own bounds in
+  the proof say which of its sibling pieces it also rules out (those on the same
+  side of every bound used); the later ones among them need no record;
 * look-ahead ``{"e": v + "*" * k + side, "y": ...}``: the same proof on the region
   of the node ``v`` for the neuron ``k`` places further in the same layer (whose
   map ``v`` already determines).  That side is then empty at every node of ``v``'s
-  subtree, so those nodes have one child there and need no record of their own.
-  At most one look-ahead per neuron is in force on a path (a second one, at ``v``
-  or below it, is rejected), which keeps the bookkeeping constant per record;
+  subtree, so those nodes have no child there and need no record of their own.
+  The look-aheads in force for a neuron on a path all sit at one node (a second
+  node is rejected), each ruling out at least one new piece, which keeps the
+  bookkeeping bounded per record;
 * open ``{"o": prefix}``: an unexplored subtree (the count is then a lower bound).
 
 Memory is proportional to the depth of the tree, not to the number of records.
@@ -34,7 +43,7 @@ from typing import Any
 from .errors import FormatError, Rejected
 from .limits import Budget, shown
 from .linear import LinearChecker
-from .maps import PatternMaps, homogeneous
+from .maps import PatternMaps, homogeneous, neuron_row_id
 from .model import Box, Network, read_point
 from .motzkin import (
     Inequality,
@@ -45,7 +54,6 @@ from .motzkin import (
     read_multipliers,
 )
 
-STATES = frozenset("+-0")
 WILDCARD = "*"
 
 
@@ -62,8 +70,8 @@ class TreeChecker:
         self.regions = 0
         self.empty = 0
         self.open = 0
-        # look-aheads in force: position -> (node, empty side), and their stack
-        self.scopes: dict[int, tuple[str, str]] = {}
+        # look-aheads in force: position -> (node, pieces ruled out), and their stack
+        self.scopes: dict[int, tuple[str, frozenset[str]]] = {}
         self.scope_stack: list[tuple[str, int]] = []
         wants_linear = bool({"linear_regions", "distinct_maps"} & set(claims))
         self.linear = LinearChecker(self.maps, box) if wants_linear else None
@@ -82,12 +90,12 @@ class TreeChecker:
         if length > self.maps.length or kind == "r" and length != self.maps.length:
             raise Rejected(
                 f"{where}: pattern of length {length} for a network with "
-                f"{self.maps.length} ReLU neurons"
+                f"{self.maps.length} neurons with a state"
             )
         node, stars, last = _split_lookahead(text, f"{where}.{kind}")
-        if not set(node) <= STATES or kind != "e" and stars:
-            raise FormatError(f"{where}.{kind}", "expected a string over '+', '-', '0' "
-                              "(and '*' in look-ahead proofs)")
+        if not set(node + last) <= set(self.maps.symbols) or kind != "e" and stars:
+            raise FormatError(f"{where}.{kind}", f"expected a string over "
+                              f"{shown(self.maps.symbols)!r} (and '*' in look-ahead proofs)")
         if kind == "e" and not text:
             raise Rejected(f"{where}: an empty branch needs at least one state")
         self._leave_scopes(text)
@@ -101,7 +109,8 @@ class TreeChecker:
             if self.linear is not None:
                 self.linear.patterns.append(text)
         elif kind == "e":
-            self._check_motzkin(text, record.get("y"), where)
+            ruled_out = self._check_motzkin(text, record.get("y"), where, len(text) - 1, text)
+            self._skip_siblings(text, ruled_out)
             self.empty += 1
         else:
             self.open += 1
@@ -146,13 +155,20 @@ class TreeChecker:
             for sibling in reversed(children[1:]):
                 self.pending.append(pattern[:position] + sibling)
 
+    def _skip_siblings(self, text: str, ruled_out: frozenset[str]) -> None:
+        """Drop the expected later siblings of the empty side ``text`` that its proof
+        rules out as well (they come next on the stack, in child order)."""
+        while self.pending and len(self.pending[-1]) == len(text) \
+                and self.pending[-1][:-1] == text[:-1] and self.pending[-1][-1] in ruled_out:
+            self.pending.pop()
+
     def _children(self, position: int, pattern: str) -> str:
         """Children of the node ``pattern[:position]``: from the neuron's exact map,
-        minus the sides that a look-ahead at an ancestor proved empty."""
+        minus the pieces that a look-ahead at an ancestor ruled out."""
         children = self.maps.children(position, pattern)
         scope = self.scopes.get(position)
         if scope is not None and pattern.startswith(scope[0]):
-            children = children.replace(scope[1], "")
+            children = "".join(c for c in children if c not in scope[1])
         if not children:
             raise Rejected(f"node {pattern[:position]!r} has no possible child")
         return children
@@ -169,68 +185,83 @@ class TreeChecker:
                 f"{where}: look-ahead at {node!r} for neuron {position}, whose map the node "
                 f"does not determine yet (its layer starts at position {first_of_layer})"
             )
-        if side not in "+-":
-            raise Rejected(f"{where}: a look-ahead proves a '+' or '-' side empty")
-        if position in self.scopes:
+        if side not in self.maps.activation(position).piece_symbols:
+            raise Rejected(f"{where}: a look-ahead proves an open piece empty")
+        scope = self.scopes.get(position)
+        if scope is not None and (scope[0] != node or side in scope[1]):
             raise Rejected(f"{where}: a second look-ahead for neuron {position} under "
-                           f"{self.scopes[position][0] or '(root)'!r}")
+                           f"{scope[0] or '(root)'!r}")
         # The node must be the next one to cover: walk to it, then expect it again.
         self._descend(node, where)
         self.pending.append(node)
-        self._check_motzkin(node, value, where, (position, side))
-        self.scopes[position] = (node, side)
-        self.scope_stack.append((node, position))
+        pattern = node + WILDCARD * (position - len(node)) + side  # own layer: unread
+        ruled_out = self._check_motzkin(node, value, where, position, pattern)
+        if scope is None:
+            self.scope_stack.append((node, position))
+            scope = (node, frozenset())
+        self.scopes[position] = (node, scope[1] | ruled_out)
         self.empty += 1
 
     # -- evidence -----------------------------------------------------------------
 
     def _check_region(self, pattern: str, value: Any, where: str) -> None:
+        """The witness satisfies every strict inequality of the pattern: each neuron's
+        pre-activation lies strictly inside its open piece (a neuron in a breakpoint's
+        cell has a constant map, which the tree walk checked)."""
         point = read_point(value, self.dim, self.box, f"{where}.x")
-        x = homogeneous(point, f"{where}.x")
-        rows = [row for row, _ in self.maps.all_rows(pattern)]
-        for position, (state, value) in enumerate(zip(pattern, self.maps.values(rows, x))):
-            if state == "0":
-                continue
-            if not (value > 0 if state == "+" else value < 0):
+        bounds = self.maps.pattern_bounds(pattern)
+        values = self.maps.values([row for _, row in bounds], homogeneous(point, f"{where}.x"))
+        for (position, _), v in zip(bounds, values):
+            if v <= 0:
                 raise Rejected(
                     f"{where}: the witness of region {pattern!r} violates the strict "
-                    f"inequality of neuron {position} (state {state!r})"
+                    f"inequality of neuron {position} (state {pattern[position]!r})"
                 )
 
-    def _check_motzkin(self, node: str, value: Any, where: str,
-                       extra: tuple[int, str] | None = None) -> None:
+    def _check_motzkin(self, node: str, value: Any, where: str, position: int,
+                       pattern: str) -> frozenset[str]:
         """Verify Motzkin multipliers: ``y >= 0``, not all zero, combining the strict
-        inequalities of ``node``'s pattern and the box faces (plus, for a look-ahead,
-        neuron ``extra[0]`` in state ``extra[1]``) into a constant function <= 0."""
-        terms = read_multipliers(value, where, self.dim,
-                                 lambda rid, at: self._inequality(rid, node, extra, at))
+        inequalities of ``node``'s pattern and the box faces (plus the bounds of the
+        open piece ``pattern[position]`` of the neuron at ``position``, the empty side)
+        into a constant function <= 0.  Returns the pieces of that neuron the proof
+        rules out: those on the same side of every bound of it the proof uses."""
+        used: list[tuple[int, bool]] = []
+
+        def inequality(row_id: RowId, at: str) -> Inequality:
+            ineq, bound = self._inequality(row_id, node, position, pattern, at)
+            if bound is not None:
+                used.append(bound)
+            return ineq
+
+        terms = read_multipliers(value, where, self.dim, inequality)
         if not is_contradiction(combination(terms, self.dim, self.budget, where)):
             raise Rejected(
                 f"{where}: the multipliers of the empty branch do not combine its "
                 f"inequalities into a constant <= 0"
             )
+        act = self.maps.activation(position)
+        return frozenset(
+            act.symbol(2 * piece) for piece in range(len(act.pieces))
+            if all((piece >= j) == above for j, above in used))
 
-    def _inequality(self, row_id: RowId, node: str, extra: tuple[int, str] | None,
-                    at: str) -> Inequality:
+    def _inequality(self, row_id: RowId, node: str, position: int, pattern: str,
+                    at: str) -> tuple[Inequality, tuple[int, bool] | None]:
         """The strict inequality ``g(x) > 0`` named by ``row_id``, as an integer row
-        over a denominator: ``g(x) = (row . (x, 1)) / den``."""
-        if isinstance(row_id, str):
-            face = box_inequality(self.box, row_id, self.dim)
+        over a denominator: ``g(x) = (row . (x, 1)) / den``; for a bound of the neuron
+        at ``position`` also ``(j, above)``.  Rows are the box faces and the bounds of
+        the open pieces of ``node``'s states and of ``pattern[position]``."""
+        neuron = neuron_row_id(row_id)
+        if neuron is None:
+            face = box_inequality(self.box, str(row_id), self.dim)
             if face is None:
                 raise Rejected(f"{at}: unknown row {shown(row_id)!r}")
-            return face
-        if extra is not None and row_id == extra[0]:
-            # Wildcards stand for states in the neuron's own layer, which do not
-            # enter its map; any filling reads the same row.
-            pattern, state = node + "+" * (row_id - len(node)) + extra[1], extra[1]
-        elif 0 <= row_id < len(node) and node[row_id] != "0":
-            pattern, state = node, node[row_id]
-        else:
+            return face, None
+        p, j = neuron
+        if p != position and not 0 <= p < len(node):
             raise Rejected(f"{at}: row {shown(row_id)} is not a strict inequality of "
                            f"{shown(node)!r}")
-        row, s = self.maps.row(row_id, pattern)
-        sign = 1 if state == "+" else -1
-        return tuple(sign * v for v in row), s
+        inequality, _, j, above = self.maps.bound(p, j, pattern if p == position else node, at)
+        return inequality, ((j, above) if p == position else None)
 
 
 def _split_lookahead(text: str, where: str) -> tuple[str, bool, str]:

@@ -1,9 +1,10 @@
 """Re-verification of a witness certificate: a lower bound on linear regions.
 
 Records are points ``{"x": [rationals]}``.  Each point must lie strictly inside
-an activation region (every pre-activation nonzero, except neurons whose map is
-identically zero on the region, state ``0``); the checker computes the region's
-pattern at the point and the output's exact affine map there.  The maps must be
+an activation region (every pre-activation strictly inside an open piece of its
+activation, except neurons whose map is constant on the region, which take the
+cell of their value); the checker computes the region's pattern at the point and
+the output's exact affine map there.  The maps must be
 pairwise distinct.  A linear region carries one affine map, so K points with
 distinct maps lie in K different linear regions (and K different activation
 regions): at least K of each.  Nothing is claimed about the rest of the domain.
@@ -45,15 +46,16 @@ class WitnessChecker:
     def _pattern(self, point: tuple[int, ...], where: str) -> str:
         """The activation pattern around the (homogeneous) ``point``, layer by layer."""
         pattern = ""
-        for index, layer in enumerate(self.maps.layers):
-            if not layer[3]:
+        for index, act in enumerate(self.maps.activations):
+            if not act.stateful:
                 continue
-            rows, _ = self.maps.layer_rows(index, pattern)
+            rows, s = self.maps.layer_rows(index, pattern)
             for row, value in zip(rows, self.maps.values(rows, point)):
-                if value == 0 and any(row):
-                    raise Rejected(f"{where}: neuron {len(pattern)} vanishes at the witness "
-                                   "(it lies on a region boundary)")
-                pattern += "+" if value > 0 else "-" if value < 0 else "0"
+                cell = act.cell_of(Fraction(value, s * point[-1]))
+                if cell % 2 and any(row[:-1]):
+                    raise Rejected(f"{where}: neuron {len(pattern)} reaches a breakpoint at the "
+                                   "witness (it lies on a region boundary)")
+                pattern += act.symbol(cell)
         return pattern
 
     def finish(self) -> None:

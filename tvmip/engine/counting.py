@@ -24,6 +24,7 @@ from ..checker.verify import check_file
 from ..errors import InputError
 from ..files import AtomicFile
 from ..model.network import Box, Network
+from ..model.scaled import ScaledNetwork, scaled
 from ..progress import Progress
 from ..search import oned
 from ..search.linear import Gluer
@@ -111,7 +112,7 @@ def _stop_on_signals(run: Run) -> Iterator[None]:
 
 
 def count(
-    network: Network,
+    network: Network | ScaledNetwork,
     box: Box | None = None,
     *,
     certificate: str | Path | None = None,
@@ -150,7 +151,8 @@ def count(
     """
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r} (known: {', '.join(ENGINES)})")
-    if engine == "breakpoints" or engine == "auto" and network.input_dim == 1:
+    network = scaled(network)
+    if engine == "breakpoints" or engine == "auto" and network.dim == 1:
         return _count_breakpoints(network, box, certificate, on_record, theorem)
     if engine == "milp":
         return _count_milp(network, box, certificate, limits, on_record)
@@ -172,10 +174,11 @@ def _claims(counted: dict[str, int], exact: bool, theorem: dict[str, Any] | None
     return claims
 
 
-def _count_breakpoints(network: Network, box: Box | None, certificate: str | Path | None,
+def _count_breakpoints(network: ScaledNetwork, box: Box | None,
+                       certificate: str | Path | None,
                        on_record: Callable[[Record], None] | None,
                        theorem: dict[str, Any] | None) -> CountResult:
-    if network.input_dim != 1:
+    if network.dim != 1:
         raise InputError("the breakpoints engine needs a network with one input")
     start = time.perf_counter()
     partition = oned.propagate(network, box)
@@ -189,7 +192,7 @@ def _count_breakpoints(network: Network, box: Box | None, certificate: str | Pat
         out = AtomicFile(Path(certificate))
         try:
             claims = _claims(counts, True, theorem, box)
-            out.write(header_line(network, box, "breakpoints", list(claims)))
+            out.write(header_line(network.network, box, "breakpoints", list(claims)))
             for line in oned.certificate_lines(partition):
                 out.write(line)
             seconds = time.perf_counter() - start
@@ -202,7 +205,7 @@ def _count_breakpoints(network: Network, box: Box | None, certificate: str | Pat
         activation_regions=counts["activation_regions"],
         exact=True,
         seconds=time.perf_counter() - start,
-        network_sha256=network.sha256,
+        network_sha256=network.network.sha256,
         domain=box,
         open_subtrees=0,
         stop_reason=None,
@@ -212,7 +215,7 @@ def _count_breakpoints(network: Network, box: Box | None, certificate: str | Pat
     )
 
 
-def _count_milp(network: Network, box: Box | None, certificate: str | Path | None,
+def _count_milp(network: ScaledNetwork, box: Box | None, certificate: str | Path | None,
                 limits: Limits, on_record: Callable[[Record], None] | None) -> CountResult:
     """The MILP baseline (:mod:`tvmip.mip`): every region it reports is verified
     exactly, so the count is a certified lower bound; that it is complete is only
@@ -225,7 +228,7 @@ def _count_milp(network: Network, box: Box | None, certificate: str | Path | Non
         activation_regions=result.regions,
         exact=False,
         seconds=result.seconds,
-        network_sha256=network.sha256,
+        network_sha256=network.network.sha256,
         domain=result.box,
         open_subtrees=0,
         stop_reason=result.stop_reason,
@@ -234,12 +237,14 @@ def _count_milp(network: Network, box: Box | None, certificate: str | Path | Non
     )
 
 
-def _count_tree(network: Network, box: Box | None, certificate: str | Path | None,
-                limits: Limits, progress: bool, on_record: Callable[[Record], None] | None,
-                linear: bool, theorem: dict[str, Any] | None, workers: int,
-                dask: str | None, resume: bool) -> CountResult:
+def _count_tree(scaled_network: ScaledNetwork, box: Box | None,
+                certificate: str | Path | None, limits: Limits, progress: bool,
+                on_record: Callable[[Record], None] | None, linear: bool,
+                theorem: dict[str, Any] | None, workers: int, dask: str | None,
+                resume: bool) -> CountResult:
+    network = scaled_network.network
     previous = _previous_records(network, box, certificate) if resume else []
-    explorer = Explorer(network, box)
+    explorer = Explorer(scaled_network, box)
     out = AtomicFile(Path(certificate)) if certificate is not None else None
     bar = Progress(progress)
     regions: list[Record] = []
@@ -267,7 +272,8 @@ def _count_tree(network: Network, box: Box | None, certificate: str | Path | Non
         exact = run.open == 0
         counted = {"activation_regions": run.regions}
         if linear and exact:
-            structure = Gluer(network, box).glue([r for r in regions if isinstance(r, Region)])
+            structure = Gluer(scaled_network, box).glue([r for r in regions
+                                                          if isinstance(r, Region)])
             counted.update(linear_regions=structure.linear_regions,
                            distinct_maps=structure.distinct_maps)
         seconds = time.perf_counter() - run.start

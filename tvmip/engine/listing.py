@@ -17,6 +17,11 @@ from fractions import Fraction
 
 from ..checker.rationals import format_rational
 from ..model.network import Box, Network
+from ..model.scaled import ScaledNetwork, scaled
+from ..search import oned
+from ..search.linear import AffineMap, Gluer
+from ..search.tree import Region
+from .counting import count
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,17 +49,13 @@ class RegionInfo:
         }
 
 
-def regions(network: Network, box: Box | None = None, *, engine: str = "auto",
-            glue: bool = True) -> Iterator[RegionInfo]:
+def regions(network: Network | ScaledNetwork, box: Box | None = None, *,
+            engine: str = "auto", glue: bool = True) -> Iterator[RegionInfo]:
     """Every activation region of ``network`` over ``box`` (None: R^n0), in the order
     of the search tree (left to right on the line for one-input networks).  With
     ``glue`` False the (costlier) linear-region ids are left out (None)."""
-    from ..engine.counting import count
-    from ..search import oned
-    from ..search.linear import AffineMap, Gluer
-    from ..search.tree import Region
-
-    if engine == "breakpoints" or engine == "auto" and network.input_dim == 1:
+    network = scaled(network)
+    if engine == "breakpoints" or engine == "auto" and network.dim == 1:
         partition = oned.propagate(network, box)
         changes = partition.map_changes().tolist()
         s = partition.denominator

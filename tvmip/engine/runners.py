@@ -27,6 +27,7 @@ from typing import Any
 from ..checker.model import box_from_json, network_from_json
 from ..errors import TvmipError
 from ..model.network import Box, Network
+from ..model.scaled import scale_network
 from ..search.tree import Explorer, Frontier, Open, Record, Region, StopSearch
 from .run import Run, Stream, peak_memory_mb
 
@@ -69,7 +70,8 @@ _worker: dict[str, Any] = {}
 def _initialise(network: Network, box: Box | None, stop: Any, max_memory: float | None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    _worker.update(explorer=Explorer(network, box), stop=stop, max_memory=max_memory)
+    _worker.update(explorer=Explorer(scale_network(network), box), stop=stop,
+                   max_memory=max_memory)
 
 
 def _explore_in_worker(root: Frontier) -> tuple[list[Record], dict[str, int], str | None]:
@@ -204,7 +206,8 @@ def _explore_on_dask(network_json: dict[str, Any], box_json: Any, root: Frontier
     explorer = _dask_cache.get(key)
     if explorer is None:
         network = network_from_json(network_json)
-        explorer = _dask_cache[key] = Explorer(network, box_from_json(box_json, network.input_dim))
+        explorer = _dask_cache[key] = Explorer(scale_network(network),
+                                               box_from_json(box_json, network.input_dim))
     records: list[Record] = []
     explorer.explore(root, records.append)
     return records

@@ -10,6 +10,10 @@ indexes these rows.  Besides exact membership tests it offers the two cheapest
 emptiness proofs: an existing row with the opposite normal (parallel and
 coincident hyperplanes are everywhere in ternary networks) and the reuse of a
 proof found at another node.
+
+A candidate child adds one or two rows (an open piece of its neuron's activation
+has a bound below, above, or both): *extras*, which proofs index right after the
+stack's rows.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from .lp import MaxSlackLP
 
 RowId = int | str
 Proof = tuple[tuple[RowId, ...], tuple[int, ...]]  # row ids and integer multipliers
+Scale = tuple[int, int]  # a row's slack is num / den times the certificate's g(x)
 
 
 def box_rows(box: Box | None) -> list[tuple[Row, RowId, int]]:
@@ -93,9 +98,9 @@ class Polyhedron:
             del self._by_direction[direction]
         self.lp.pop()
 
-    def satisfied_by(self, extra: Row, w: Witness) -> bool:
-        """Whether ``w`` satisfies every row and ``extra`` strictly (exact)."""
-        if slack(extra, w) <= 0:
+    def satisfied_by(self, extras: list[Row], w: Witness) -> bool:
+        """Whether ``w`` satisfies every row and the ``extras`` strictly (exact)."""
+        if any(slack(extra, w) <= 0 for extra in extras):
             return False
         count = len(self.rows)
         if not count:
@@ -106,26 +111,29 @@ class Polyhedron:
             return bool(np.all(m[:, :-1] @ np.array(w.p, dtype=np.int64) < m[:, -1] * w.q))
         return all(slack(row, w) > 0 for row in self.rows)
 
-    def opposite(self, row: Row) -> Motzkin | None:
-        """A two-row proof that ``row`` contradicts the stack: a row with the opposite
-        normal ``-a`` whose right-hand side leaves no room (``c/|a| + c'/|a'| <= 0``)."""
+    def opposite(self, row: Row, at: int) -> Motzkin | None:
+        """A two-row proof that ``row`` (an extra, at index ``at``) contradicts the
+        stack: a row with the opposite normal ``-a`` whose right-hand side leaves no
+        room (``c/|a| + c'/|a'| <= 0``)."""
         g = math.gcd(*row[:-1])
         entries = self._by_direction.get(tuple(-v // g for v in row[:-1]))
         for index in entries or ():
             g_old = self._gcds[index]
             if row[-1] * g_old + self.rows[index][-1] * g <= 0:
                 k = math.gcd(g, g_old)
-                return Motzkin((index, len(self.rows)), (g // k, g_old // k))
+                return Motzkin((index, at), (g // k, g_old // k))
         return None
 
-    def reuse(self, row: Row, row_id: RowId, proof: Proof) -> Motzkin | None:
-        """``proof`` (found at another node) if all its rows are here and it still holds."""
+    def reuse(self, extras: list[tuple[Row, RowId]], proof: Proof) -> Motzkin | None:
+        """``proof`` (found at another node) if all its rows are here (the stack's or
+        the extras, at indices ``len(self) + i``) and it still holds."""
         ids, y = proof
         total = [0] * (self.dim + 1)
         support = []
         for rid, yi in zip(ids, y):
-            if rid == row_id:
-                source, index = row, len(self.rows)
+            at = next((i for i, (_, extra_id) in enumerate(extras) if extra_id == rid), -1)
+            if at >= 0:
+                source, index = extras[at][0], len(self.rows) + at
             else:
                 index = self._index_of.get(rid, -1)
                 if index < 0:
@@ -137,29 +145,37 @@ class Polyhedron:
             return None
         return Motzkin(tuple(support), y)
 
-    def proof_ids(self, cert: Motzkin, row_id: RowId) -> Proof:
-        """``cert`` with row indices replaced by ids (the extra row is ``row_id``)."""
-        ids = tuple(row_id if i == len(self.rows) else self.ids[i] for i in cert.support)
-        return ids, cert.y
+    def _id_and_scale(self, index: int,
+                      extras: list[tuple[RowId, Scale]]) -> tuple[RowId, Scale]:
+        if index >= len(self.rows):
+            return extras[index - len(self.rows)]
+        return self.ids[index], self.scales[index]
 
-    def multipliers(self, cert: Motzkin, row_id: RowId,
-                    scale: tuple[int, int]) -> tuple[tuple[RowId, int], ...]:
+    def proof_ids(self, cert: Motzkin, extras: list[tuple[RowId, Scale]]) -> Proof:
+        """``cert`` with row indices replaced by ids."""
+        return tuple(self._id_and_scale(i, extras)[0] for i in cert.support), cert.y
+
+    def multipliers(self, cert: Motzkin,
+                    extras: list[tuple[RowId, Scale]]) -> tuple[tuple[RowId, int], ...]:
         """The certificate's multipliers: rescaled from the integer rows to the
-        true-scale inequalities, as coprime integers, sorted by row id.  ``row_id``
-        and ``scale`` describe the extra row at index ``len(self)``."""
+        true-scale inequalities, as coprime integers, sorted by row id.  ``extras``
+        give the ids and scales of the rows at ``len(self)`` on."""
         fractions = []
         for index, y in zip(cert.support, cert.y):
-            rid, (num, den) = (row_id, scale) if index == len(self.rows) else \
-                (self.ids[index], self.scales[index])
+            rid, (num, den) = self._id_and_scale(index, extras)
             num *= y
             g = math.gcd(num, den)
             fractions.append((rid, num // g, den // g))
         common = math.lcm(*(den for _, _, den in fractions))
         ints = [(rid, num * (common // den)) for rid, num, den in fractions]
         g = math.gcd(*(v for _, v in ints))
-        return tuple(sorted(((rid, v // g) for rid, v in ints), key=_row_order))
+        return tuple(sorted(((rid, v // g) for rid, v in ints), key=row_order))
 
 
-def _row_order(item: tuple[RowId, int]) -> tuple[int, int | str]:
+def row_order(item: tuple[RowId, int]) -> tuple[int, int, int | str]:
+    """Neuron rows by position (``p`` or ``"p:j"``), then box faces by name."""
     rid = item[0]
-    return (0, rid) if isinstance(rid, int) else (1, rid)
+    if isinstance(rid, int):
+        return 0, rid, 0
+    position, colon, j = rid.partition(":")
+    return (0, int(position), int(j)) if colon else (1, 0, rid)

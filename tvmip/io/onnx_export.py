@@ -23,7 +23,7 @@ from ..checker.model import Vector
 from ..checker.rationals import format_rational
 from ..errors import InputError
 from ..files import atomic_write_bytes
-from ..model.network import RELU, Network, decimal_text
+from ..model.network import IDENTITY, RELU, Network, decimal_text
 
 try:
     import onnx
@@ -33,6 +33,8 @@ except ImportError as exc:  # pragma: no cover - depends on the installation
 
 OPSET = 17
 IR_VERSION = 8  # the IR version released with opset 17: readable by older runtimes
+OPERATORS = {RELU: "Relu", IDENTITY: "Identity"}
+"""The ONNX operator that computes each activation exactly."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +134,10 @@ def export_onnx(
             )
         )
         if not is_output:
-            op = "Relu" if layer.activation == RELU else "Identity"
+            op = OPERATORS.get(layer.activation)
+            if op is None:
+                raise InputError(f"cannot export {where}: activation {layer.activation.spec!r} "
+                                 "has no ONNX operator here")
             current = f"{tag}_out"
             nodes.append(
                 helper.make_node(op, [pre], [current], name=f"{tag}_{op.lower()}")

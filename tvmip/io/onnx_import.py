@@ -76,7 +76,7 @@ class ImportResult:
     @property
     def report(self) -> str:
         net = self.network
-        hidden = ", ".join(f"{layer.width} {layer.activation}" for layer in net.layers)
+        hidden = ", ".join(f"{layer.width} {layer.activation.spec}" for layer in net.layers)
         lines = [
             (
                 f"imported {self.source} (producer {self.producer or 'unknown'}, "
@@ -102,7 +102,7 @@ class ImportResult:
             "operators": list(self.operators),
             "input_dim": net.input_dim,
             "widths": list(net.widths),
-            "activations": [layer.activation for layer in net.layers],
+            "activations": [layer.activation.spec for layer in net.layers],
             "outputs": net.output.width,
             "network_sha256": net.sha256,
             "ternarization": None

@@ -17,16 +17,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from ..checker.activation import IDENTITY, RELU, Activation
 from ..checker.errors import FormatError
-from ..checker.model import (
-    IDENTITY,
-    RELU,
-    Box,
-    Layer,
-    Network,
-    box_from_json,
-    network_from_json,
-)
+from ..checker.model import Box, Layer, Network, box_from_json, network_from_json
 from ..checker.rationals import loads, parse_rational
 from ..errors import InputError
 from ..files import atomic_write_text, read_input_file
@@ -34,6 +27,7 @@ from ..files import atomic_write_text, read_input_file
 __all__ = [
     "IDENTITY",
     "RELU",
+    "Activation",
     "Box",
     "Layer",
     "Network",
@@ -103,7 +97,7 @@ def evaluate(network: Network, x: Sequence[Fraction | int | str]) -> tuple[Fract
     z = [parse_rational(v) if isinstance(v, str) else Fraction(v) for v in x]
     for layer in network.layers:
         pre = _affine(layer, z)
-        z = [max(v, Fraction(0)) for v in pre] if layer.activation == RELU else pre
+        z = [layer.activation(v) for v in pre]
     return tuple(_affine(network.output, z))
 
 

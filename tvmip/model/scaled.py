@@ -1,27 +1,33 @@
-"""Exact affine maps of the neurons along an activation pattern, in integers.
+"""The network scaled once to integers, and exact affine maps along a pattern.
 
 On the region of a pattern every layer input is an affine function of x.  We keep
 it as an integer matrix ``M = [G | h]`` (one row per neuron, ``n0 + 1`` columns)
 over a positive common denominator ``D``: ``z(x) = (G x + h) / D``.  A layer whose
 weights and biases are ``W / L`` and ``b / L`` (integers over their common
-denominator ``L``) then has pre-activations ``(W M + [0 | b D]) / (D L)``.
+denominator ``L``) then has pre-activations ``(W M + [0 | b D]) / (D L)``, and its
+output applies each neuron's activation on its cell (:class:`Activation.affine`).
 
 Arrays are numpy ``int64`` while a bound on their entries proves that no product
 can overflow, and Python integers (``object`` arrays) otherwise: nothing is ever
 rounded, trained networks with float weights simply take the big-integer path.
+
+A :class:`ScaledNetwork` is built once per run (:func:`scale_network`) and shared by
+the search, the breakpoint engine, gluing, the MILP and the pictures.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
 
+from ..checker.activation import Activation
 from ..checker.limits import MAX_EVIDENCE_BITS
 from ..errors import ResourceLimit
-from .network import RELU, Layer, Network
+from .network import Layer, Network
 
 INT64_SAFE = 2**62
 """Integers below this in absolute value multiply and add in int64 without overflow
@@ -30,19 +36,46 @@ where the code proves a bound; beyond it arrays hold Python integers."""
 
 @dataclass(frozen=True, slots=True)
 class ScaledLayer:
-    """A layer as integers: true weights are ``weights / scale``, biases ``biases / scale``."""
+    """A layer as integers: true weights are ``weights / scale``, biases ``biases / scale``.
+    ``first`` is the pattern position of its first neuron (if its activation has a
+    state); ``cell_maps`` gives, per cell of the activation, ``(k, c)`` with the
+    activation equal to ``(k pre + c) / unit`` there (integers, ``unit`` their
+    common denominator)."""
 
     weights: np.ndarray
     biases: np.ndarray
     scale: int
-    relu: bool
+    activation: Activation
     first: int
     weight_bound: int
     bias_bound: int
+    unit: int
+    cell_maps: tuple[tuple[int, int], ...]
 
     @property
     def width(self) -> int:
         return len(self.biases)
+
+    @property
+    def stateful(self) -> bool:
+        return self.activation.stateful
+
+
+@dataclass(frozen=True, slots=True)
+class ScaledNetwork:
+    """The network with every layer in integer form (built once per run)."""
+
+    network: Network
+    layers: tuple[ScaledLayer, ...]
+    output: ScaledLayer
+
+    @property
+    def dim(self) -> int:
+        return self.network.input_dim
+
+    @property
+    def pattern_length(self) -> int:
+        return self.network.pattern_length
 
 
 def _common_denominator(values: list[Fraction]) -> int:
@@ -54,6 +87,12 @@ def _int_array(values: list[int], shape: tuple[int, ...]) -> np.ndarray:
     return np.array(values, dtype=object if big else np.int64).reshape(shape)
 
 
+def _cell_maps(activation: Activation) -> tuple[int, tuple[tuple[int, int], ...]]:
+    pairs = [activation.affine(cell) for cell in range(activation.cells)]
+    unit = _common_denominator([v for pair in pairs for v in pair])
+    return unit, tuple((int(k * unit), int(c * unit)) for k, c in pairs)
+
+
 def scale_layer(layer: Layer, first: int = 0) -> ScaledLayer:
     """Integer form of one layer; ``first`` is the pattern position of its first neuron."""
     entries = [w for row in layer.weights for w in row] + list(layer.biases)
@@ -61,27 +100,36 @@ def scale_layer(layer: Layer, first: int = 0) -> ScaledLayer:
     fan_in = len(layer.weights[0])
     weights = [int(w * scale) for row in layer.weights for w in row]
     biases = [int(b * scale) for b in layer.biases]
+    unit, cell_maps = _cell_maps(layer.activation)
     return ScaledLayer(
         weights=_int_array(weights, (layer.width, fan_in)),
         biases=_int_array(biases, (layer.width,)),
         scale=scale,
-        relu=layer.activation == RELU,
+        activation=layer.activation,
         first=first,
         weight_bound=max(sum(abs(w) for w in weights[i * fan_in:(i + 1) * fan_in])
                          for i in range(layer.width)),
         bias_bound=max(abs(b) for b in biases),
+        unit=unit,
+        cell_maps=cell_maps,
     )
 
 
-def scale_network(network: Network) -> tuple[ScaledLayer, ...]:
-    """Integer form of every hidden layer, with pattern offsets for the ReLU layers."""
+def scale_network(network: Network) -> ScaledNetwork:
+    """Integer form of every layer, with pattern offsets for the layers with a state."""
     layers = []
     first = 0
     for layer in network.layers:
         layers.append(scale_layer(layer, first))
-        if layer.activation == RELU:
+        if layer.activation.stateful:
             first += layer.width
-    return tuple(layers)
+    return ScaledNetwork(network, tuple(layers), scale_layer(network.output))
+
+
+def scaled(network: Network | ScaledNetwork) -> ScaledNetwork:
+    """``network`` in integer form: scaled now, or as it was scaled before (entry
+    points accept either, so one run scales once)."""
+    return network if isinstance(network, ScaledNetwork) else scale_network(network)
 
 
 def input_map(dim: int) -> tuple[np.ndarray, int]:
@@ -114,12 +162,59 @@ def pre_activations(layer: ScaledLayer, m: np.ndarray, d: int) -> tuple[np.ndarr
     return p, d * layer.scale
 
 
-def layer_output(p: np.ndarray, s: int, active: np.ndarray | None) -> tuple[np.ndarray, int]:
-    """The layer's output map: rows of inactive neurons zeroed (``active`` None for
-    identity layers), then divided by the common gcd to keep the integers small."""
-    m = p if active is None else p * active[:, None]
-    if s > 1:
-        g = math.gcd(s, *(int(v) for v in np.unique(m)))
+def layer_output(p: np.ndarray, s: int, layer: ScaledLayer,
+                 cells: Sequence[int] | None) -> tuple[np.ndarray, int]:
+    """The layer's output map: each neuron's activation applied on its cell (``cells``
+    None for a layer without state: its single piece), then divided by the common
+    gcd to keep the integers small."""
+    pairs = [layer.cell_maps[c] for c in cells] if cells is not None else \
+        [layer.cell_maps[0]] * layer.width
+    if layer.unit == 1 and all(c == 0 and k in (0, 1) for k, c in pairs):
+        m = p if all(k == 1 for k, _ in pairs) else p * np.array([k for k, _ in pairs])[:, None]
+        d = s
+    else:
+        big = p.dtype == object or max_abs(p) * max(abs(k) for k, _ in pairs) >= INT64_SAFE \
+            or s * max(abs(c) for _, c in pairs) >= INT64_SAFE
+        factors = np.array([k for k, _ in pairs], dtype=object if big else np.int64)
+        m = (p.astype(object) if big else p) * factors[:, None]
+        m[:, -1] += np.array([c * s for _, c in pairs], dtype=m.dtype)
+        d = s * layer.unit
+    if d > 1:
+        g = math.gcd(d, *(int(v) for v in np.unique(m)))
         if g > 1:
-            return m // g, s // g
-    return m, s
+            return m // g, d // g
+    return m, d
+
+
+@dataclass(frozen=True, slots=True)
+class Bound:
+    """One strict inequality of an open piece: the primitive integer row ``a . x < c``
+    of ``pre > t_j`` (or ``pre < t_j``), its id in the certificate (``p`` when the
+    activation has one breakpoint, ``"p:j"`` otherwise) and its scale: the row's
+    slack is ``num / den`` times the certificate's ``g(x) = +-(pre - t_j)``."""
+
+    row: tuple[int, ...]
+    row_id: int | str
+    scale: tuple[int, int]
+    j: int
+    above: bool
+
+
+def piece_bounds(layer: ScaledLayer, position: int, a: list[int], c: int, s: int,
+                 cell: int) -> list[Bound]:
+    """The bounds of the open piece ``cell`` for ``pre = (a . x + c) / s``."""
+    act = layer.activation
+    single = len(act.breakpoints) == 1
+    out = []
+    for j in act.bounds(cell):
+        if j is None:
+            continue
+        t = act.breakpoints[j - 1]
+        u, v = t.numerator, t.denominator
+        above = j <= cell // 2
+        raw = [-v * x for x in a] + [v * c - u * s] if above else \
+            [v * x for x in a] + [u * s - v * c]
+        g = math.gcd(*raw)
+        out.append(Bound(tuple(x // g for x in raw), position if single else f"{position}:{j}",
+                         (v * s, g), j, above))
+    return out

@@ -26,46 +26,46 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 import networkx as nx
-import numpy as np
 
 from ..checker.linear import hyperplane
 from ..errors import InternalError
 from ..evidence.exact import Motzkin, Row, Witness, solve_system
 from ..evidence.lp import MaxSlackLP
-from ..evidence.polyhedron import RowId, box_rows
-from ..model.network import Box, Network
+from ..evidence.polyhedron import RowId, box_rows, row_order
+from ..model.network import Box
 from ..model.scaled import (
-    ScaledLayer,
+    Bound,
+    ScaledNetwork,
     input_map,
     layer_output,
+    piece_bounds,
     pre_activations,
-    scale_layer,
-    scale_network,
 )
-from ..search.tree import Region
+from .tree import Region
 
 AffineMap = tuple[tuple[Fraction, ...], ...]  # per output: gradient..., offset
 
 
 @dataclass(frozen=True, slots=True)
 class Facet:
-    """Region ``region`` has a facet on the hyperplane of neuron ``position``; ``point``
-    lies in its relative interior and ``neighbour`` is the region across it."""
+    """Region ``region`` has a facet on the hyperplane of the bound ``row_id`` (a
+    neuron's, as in Motzkin multipliers); ``point`` lies in its relative interior and
+    ``neighbour`` is the region across it."""
 
     region: int
-    position: int
+    row_id: RowId
     point: tuple[Fraction, ...]
     neighbour: int
 
 
 @dataclass(frozen=True, slots=True)
 class NoFacet:
-    """The hyperplane of neuron ``position`` meets region ``region``'s closure in a
+    """The hyperplane of the bound ``row_id`` meets region ``region``'s closure in a
     lower-dimensional set: ``multipliers`` (integers on the region's other strict
-    inequalities) plus ``mu`` times the neuron's pre-activation form a constant <= 0."""
+    inequalities) plus ``mu`` times ``pre - t_j`` form a constant <= 0."""
 
     region: int
-    position: int
+    row_id: RowId
     multipliers: tuple[tuple[RowId, int], ...]
     mu: Fraction
 
@@ -92,7 +92,8 @@ class LinearStructure:
 
 @dataclass(frozen=True)
 class _Geometry:
-    """A region's pre-activation rows ``(a, c)`` over denominators, by position."""
+    """A region's pre-activation rows ``(a, c)`` over denominators, by position, and
+    the output map on it."""
 
     rows: dict[int, tuple[tuple[int, ...], int]]
     output: AffineMap
@@ -101,12 +102,11 @@ class _Geometry:
 class Gluer:
     """Computes the linear structure of one network over one domain."""
 
-    def __init__(self, network: Network, box: Box | None = None) -> None:
+    def __init__(self, network: ScaledNetwork, box: Box | None = None) -> None:
         self.network = network
         self.box = box
-        self.dim = network.input_dim
-        self.layers: tuple[ScaledLayer, ...] = scale_network(network)
-        self.output = scale_layer(network.output)
+        self.dim = network.dim
+        self.layers = network.layers
         self.lp = MaxSlackLP(max(self.dim - 1, 1))
 
     def glue(self, regions: Sequence[Region]) -> LinearStructure:
@@ -145,64 +145,67 @@ class Gluer:
         rows = {}
         for layer in self.layers:
             p, s = pre_activations(layer, m, d)
-            active = None
-            if layer.relu:
+            cells = None
+            if layer.stateful:
                 for j, values in enumerate(p.tolist()):
                     rows[layer.first + j] = (tuple(values), s)
-                active = np.array([pattern[layer.first + j] == "+" for j in range(layer.width)],
-                                  dtype=np.int64)
-            m, d = layer_output(p, s, active)
-        p, s = pre_activations(self.output, m, d)
+                cells = [layer.activation.cell(state)
+                         for state in pattern[layer.first:layer.first + layer.width]]
+            m, d = layer_output(p, s, layer, cells)
+        p, s = pre_activations(self.network.output, m, d)
         output = tuple(tuple(Fraction(int(v), s) for v in row) for row in p.tolist())
         return _Geometry(rows, output)
 
-    def _inequalities(self, pattern: str,
-                      geometry: _Geometry) -> tuple[list[Row], list[RowId], list[int]]:
-        """The region's strict inequalities ``a . x < c`` (neurons, then box faces), with
-        their ids and the factor from each row's slack to the true-scale ``g(x) > 0``."""
-        rows: list[Row] = []
-        ids: list[RowId] = []
-        scales: list[int] = []
-        for position, ((*a, c), s) in geometry.rows.items():
-            state = pattern[position]
-            if state == "0":
-                continue
-            sign = 1 if state == "+" else -1
-            rows.append((*(-sign * v for v in a), sign * c))
-            ids.append(position)
-            scales.append(s)
-        for row, row_id, den in box_rows(self.box):
-            rows.append(row)
-            ids.append(row_id)
-            scales.append(den)
-        return rows, ids, scales
-
     def _facets(self, index: int, pattern: str, geometry: _Geometry,
                 index_of: dict[str, int]) -> list[Evidence]:
-        classes: dict[tuple[int, ...], list[int]] = {}
-        for position, (row, _) in geometry.rows.items():
-            if pattern[position] != "0" and any(row[:-1]):
-                classes.setdefault(hyperplane(row), []).append(position)
-        all_rows, all_ids, all_scales = self._inequalities(pattern, geometry)
+        bounds = self._region_bounds(pattern, geometry)
+        classes: dict[tuple[int, ...], list[Bound]] = {}
+        for bound in bounds:
+            if any(bound.row[:-1]):
+                classes.setdefault(hyperplane(bound.row), []).append(bound)
+        box = box_rows(self.box)
+        all_rows = [b.row for b in bounds] + [row for row, _, _ in box]
+        all_ids = [b.row_id for b in bounds] + [row_id for _, row_id, _ in box]
+        all_scales = [b.scale[0] for b in bounds] + [den for _, _, den in box]
         found: list[Evidence] = []
         for members in classes.values():
-            position = members[0]
-            phi = geometry.rows[position][0]
-            keep = [i for i, rid in enumerate(all_ids) if rid not in members]
+            first = members[0]
+            phi = _linear_form(first)
+            ids = {b.row_id for b in members}
+            keep = [i for i, rid in enumerate(all_ids) if rid not in ids]
             rows = [all_rows[i] for i in keep]
             evidence, lift = self._on_hyperplane(rows, phi)
             if isinstance(evidence, Witness):
                 point = lift(evidence)
-                away = [-v if pattern[position] == "+" else v for v in phi[:-1]]
+                away = [-v for v in phi[:-1]] if first.above else list(phi[:-1])
                 neighbour = index_of.get(self._step_off(point, away))
                 if neighbour is None:
                     raise InternalError(f"no enumerated region across a facet of region {index}")
-                found.append(Facet(index, position, point, neighbour))
+                found.append(Facet(index, first.row_id, point, neighbour))
             else:
-                found.append(self._no_facet(index, position, geometry, evidence,
+                found.append(self._no_facet(index, first, phi, evidence,
                                             [all_ids[i] for i in keep],
                                             [all_scales[i] for i in keep], rows))
         return found
+
+    def _region_bounds(self, pattern: str, geometry: _Geometry) -> list[Bound]:
+        """The region's strict inequalities from its neurons in open pieces, as
+        :class:`~tvmip.model.scaled.Bound` records with the rows undivided: the row
+        ``a . x < c`` has the slack ``scale[0]`` times the certificate's ``g(x)``."""
+        out = []
+        for layer in self.layers:
+            if not layer.stateful:
+                continue
+            for position in range(layer.first, layer.first + layer.width):
+                cell = layer.activation.cell(pattern[position])
+                if cell is None or cell % 2:
+                    continue
+                (*a, c), s = geometry.rows[position]
+                for b in piece_bounds(layer, position, a, c, s, cell):
+                    g = b.scale[1]
+                    out.append(Bound(tuple(v * g for v in b.row), b.row_id, (b.scale[0], 1),
+                                     b.j, b.above))
+        return out
 
     def _on_hyperplane(self, rows: list[Row], phi: tuple[int, ...]):  # type: ignore[no-untyped-def]
         """Decide the rows on the hyperplane ``phi = 0``, in its own coordinates:
@@ -214,11 +217,11 @@ class Gluer:
             return _interval(reduced), lift
         return solve_system(reduced, self.lp), lift
 
-    def _no_facet(self, index: int, position: int, geometry: _Geometry, cert: Motzkin,
+    def _no_facet(self, index: int, first: Bound, phi: tuple[int, ...], cert: Motzkin,
                   ids: list[RowId], scales: list[int], rows: list[Row]) -> NoFacet:
         """Lift the multipliers from the hyperplane's coordinates: on ``H`` the rows
-        combine to a constant <= 0, so in space they do up to a multiple of ``phi``."""
-        phi, s = geometry.rows[position]
+        combine to a constant <= 0, so in space they do up to a multiple of ``phi``
+        (the integer row of ``pre - t_j``, ``scale[0]`` times it)."""
         gradient = [0] * self.dim
         constant = 0
         for i, y in zip(cert.support, cert.y):  # sum y_i (c_i - a_i . x)
@@ -230,34 +233,45 @@ class Gluer:
         if any(g * den + num * v for g, v in zip(gradient, phi[:-1])) \
                 or constant * den + num * phi[-1] > 0:
             raise InternalError(f"no-facet multipliers of region {index} do not verify")
-        # slack_i = scale_i * g_i and phi = s * pre: rescale to the true-scale forms
+        # slack_i = scale_i * g_i and phi = scale * (pre - t): rescale to the true-scale forms
         multipliers = tuple(sorted(((ids[i], y * scales[i]) for i, y in zip(cert.support, cert.y) if y),
-                                   key=lambda item: (isinstance(item[0], str), item[0])))
-        return NoFacet(index, position, multipliers, Fraction(num * s, den))
+                                   key=row_order))
+        return NoFacet(index, first.row_id, multipliers, Fraction(num * first.scale[0], den))
 
     def _step_off(self, point: tuple[Fraction, ...], away: list[int]) -> str:
         """The pattern of the region entered by leaving ``point`` (on a facet) in the
-        direction ``away``: signs at the point, and where a neuron vanishes there,
-        the sign of its derivative along ``away`` (its map vanishes on the facet)."""
+        direction ``away``: the cell of each pre-activation at the point, and where it
+        sits at a breakpoint, the piece its derivative along ``away`` enters (its map
+        reaches the breakpoint all along the facet)."""
         q = math.lcm(*(v.denominator for v in point))
         p = [int(v * q) for v in point]
         m, d = input_map(self.dim)
         states: list[str] = []
         for layer in self.layers:
             pre, s = pre_activations(layer, m, d)
-            active = None
-            if layer.relu:
+            cells = None
+            if layer.stateful:
+                act = layer.activation
+                cells = []
                 for values in pre.tolist():
                     *a, c = values
-                    value = sum(x * y for x, y in zip(a, p)) + c * q
-                    if value == 0:
-                        value = sum(x * y for x, y in zip(a, away))
-                        if value == 0 and any(a):
+                    cell = act.cell_of(Fraction(sum(x * y for x, y in zip(a, p)) + c * q, s * q))
+                    if cell % 2 and any(a):
+                        slope = sum(x * y for x, y in zip(a, away))
+                        if slope == 0:
                             raise InternalError("facet point is not in a facet's relative interior")
-                    states.append("+" if value > 0 else "-" if value < 0 else "0")
-                active = np.array([st == "+" for st in states[layer.first:]], dtype=np.int64)
-            m, d = layer_output(pre, s, active)
+                        cell += 1 if slope > 0 else -1
+                    cells.append(cell)
+                states.extend(act.symbol(cell) for cell in cells)
+            m, d = layer_output(pre, s, layer, cells)
         return "".join(states)
+
+
+def _linear_form(bound: Bound) -> tuple[int, ...]:
+    """The integer linear form of ``scale * (pre - t_j)`` from a bound's row
+    ``a . x < c``, whose slack ``c - a . x`` is ``scale * g(x)``, ``g = +-(pre - t_j)``."""
+    *a, c = bound.row
+    return (*(-v for v in a), c) if bound.above else (*a, -c)
 
 
 def _restrict(rows: list[Row], phi: tuple[int, ...]):  # type: ignore[no-untyped-def]

@@ -61,8 +61,14 @@ import numpy as np
 from ..errors import InputError, ResourceLimit
 from ..evidence.exact import Row, Witness, solve_system
 from ..evidence.lp import MaxSlackLP, silent_highs
-from ..model.network import RELU, Box, Network
-from ..model.scaled import input_map, layer_output, pre_activations, scale_network
+from ..model.network import IDENTITY, RELU, Box, Network
+from ..model.scaled import (
+    ScaledNetwork,
+    input_map,
+    layer_output,
+    piece_bounds,
+    pre_activations,
+)
 from ..search.tree import Region
 
 MIN_MARGIN = 1e-6  # the smallest margin eps the MILP looks for (see the module doc)
@@ -93,7 +99,17 @@ class MilpResult:
 # -- the bounded domain ----------------------------------------------------------
 
 
-def milp_box(network: Network, box: Box | None) -> Box:
+def _supported(network: ScaledNetwork) -> Network:
+    """The network's exact records, if this formulation covers its activations (the
+    ReLU and the identity); an :class:`InputError` otherwise."""
+    for index, layer in enumerate(network.layers):
+        if layer.activation not in (RELU, IDENTITY):
+            raise InputError(f"the MILP baseline handles ReLU and identity layers; layers[{index}] "
+                             f"has the activation {layer.activation.spec!r}")
+    return network.network
+
+
+def milp_box(network: ScaledNetwork, box: Box | None) -> Box:
     """The box the MILP works in: ``box`` itself, or for R^n0 a box that meets every
     activation region.  The latter exists here only for networks with a single ReLU
     layer (a hyperplane arrangement): the closure of each region contains a minimal
@@ -101,20 +117,20 @@ def milp_box(network: Network, box: Box | None) -> Box:
     meet; the open box contains one point of each such flat (coordinates off the
     pivot columns set to 0), hence a point of every region near it.  Deeper
     networks need ``--box`` (:class:`InputError`)."""
+    _supported(network)
     if box is not None:
         return box
-    dim = network.input_dim
-    relu_layers = sum(layer.activation == RELU for layer in network.layers)
-    if relu_layers > 1:
+    dim = network.dim
+    if sum(layer.stateful for layer in network.layers) > 1:
         raise InputError(NEEDS_BOX)
     rows: list[list[int]] = []
     m, d = input_map(dim)
-    for layer in scale_network(network):
+    for layer in network.layers:
         p, s = pre_activations(layer, m, d)
-        if layer.relu:
+        if layer.stateful:
             rows = [r for r in p.tolist() if any(r[:-1])]
             break
-        m, d = layer_output(p, s, None)
+        m, d = layer_output(p, s, layer, None)
     bound = _vertex_bound(rows, dim)
     return Box((Fraction(-bound),) * dim, (Fraction(bound),) * dim)
 
@@ -200,7 +216,7 @@ def _plan(network: Network, box: Box) -> list[list[_Neuron]]:
                 step = _gcd(step, v * offsets)
             out_offsets = _gcd(_gcd(out_offsets, step), b)
             vanish = False
-            if layer.activation != RELU:
+            if not layer.activation.stateful:
                 state, out, out_grad = "", pre, list(grad)
             elif pre == _ZERO:
                 state, out, out_grad = "0", _ZERO, [_ZERO] * dim
@@ -264,7 +280,7 @@ class _Model:
                 pre = _combine(w, z, b)
                 grad = [_combine(w, [g[c] for g in grads], zero) for c in range(dim)] \
                     if index <= track else []
-                if layer.activation == RELU:
+                if layer.activation.stateful:
                     self.states.append(neuron.state)
                 if neuron.state in ("", "+"):
                     out_z.append(pre)
@@ -393,31 +409,32 @@ def _combine(weights: Sequence[Fraction], inputs: Sequence[Expr],
 class _Verifier:
     """Decides exactly whether a pattern's region meets the domain."""
 
-    def __init__(self, network: Network, box: Box | None) -> None:
-        self.dim = network.input_dim
-        self.layers = scale_network(network)
+    def __init__(self, network: ScaledNetwork, box: Box | None) -> None:
+        self.dim = network.dim
+        self.layers = network.layers
         self.box = box
         self.lp = MaxSlackLP(self.dim)
 
     def system(self, pattern: str) -> list[Row] | None:
         """The pattern's strict rows ``a . x < c`` (box faces included), or None when
-        a '0' neuron's map is not identically zero (then no region has the pattern)."""
+        a neuron at a breakpoint does not have that constant map (then no region has
+        the pattern)."""
         rows: list[Row] = []
         m, d = input_map(self.dim)
         for layer in self.layers:
             p, s = pre_activations(layer, m, d)
-            active = None
-            if layer.relu:
-                states = pattern[layer.first:layer.first + layer.width]
-                for state, (*a, c) in zip(states, p.tolist()):
-                    if state == "0":
-                        if any(a) or c:
+            cells = None
+            if layer.stateful:
+                act = layer.activation
+                cells = [act.cell(state) for state in pattern[layer.first:layer.first + layer.width]]
+                for j, (cell, (*a, c)) in enumerate(zip(cells, p.tolist())):
+                    if cell % 2:
+                        if any(a) or Fraction(c, s) != act.breakpoints[cell // 2]:
                             return None
                         continue
-                    sign = 1 if state == "+" else -1
-                    rows.append((*(-sign * v for v in a), sign * c))
-                active = np.array([state == "+" for state in states], dtype=np.int64)
-            m, d = layer_output(p, s, active)
+                    rows.extend(tuple(v * b.scale[1] for v in b.row)
+                                for b in piece_bounds(layer, layer.first + j, a, c, s, cell))
+            m, d = layer_output(p, s, layer, cells)
         if self.box is not None:
             for i, (lo, hi) in enumerate(zip(self.box.lo, self.box.hi)):
                 for sign, bound in ((-1, lo), (1, hi)):
@@ -444,9 +461,9 @@ class _Verifier:
 class _Search:
     """Solve, verify exactly, cut, repeat."""
 
-    def __init__(self, network: Network, box: Box | None) -> None:
+    def __init__(self, network: ScaledNetwork, box: Box | None) -> None:
         self.box = milp_box(network, box)
-        self.model = _Model(network, self.box)
+        self.model = _Model(network.network, self.box)
         self.verifier = _Verifier(network, box)
         self.solves = 0
         self.spurious = 0
@@ -476,7 +493,7 @@ class _Search:
             return None
 
 
-def milp_count(network: Network, box: Box | None, *,
+def milp_count(network: ScaledNetwork, box: Box | None, *,
                emit: Callable[[Region], None] | None = None,
                time_limit: float | None = None) -> MilpResult:
     """Enumerate the activation regions over ``box`` (R^n0 when None, see
@@ -497,7 +514,7 @@ def milp_count(network: Network, box: Box | None, *,
                       search.stop_reason)
 
 
-def find_missing(network: Network, box: Box | None, known_patterns: set[str], *,
+def find_missing(network: ScaledNetwork, box: Box | None, known_patterns: set[str], *,
                  time_limit: float | None = None,
                  ) -> tuple[str, tuple[Fraction, ...]] | None:
     """A region whose pattern is not in ``known_patterns``: its pattern and an exactly
@@ -506,7 +523,7 @@ def find_missing(network: Network, box: Box | None, known_patterns: set[str], *,
     enumeration (None is the float solver's word, not a proof); raises
     :class:`ResourceLimit` when the solver gives no answer in ``time_limit`` seconds."""
     bad = next((p for p in known_patterns
-                if len(p) != network.relu_count or set(p) - set("+-0")), None)
+                if len(p) != network.pattern_length or set(p) - set("+-0")), None)
     if bad is not None:
         raise InputError(f"not a pattern of this network: {bad!r}")
     deadline = math.inf if time_limit is None else time.perf_counter() + time_limit

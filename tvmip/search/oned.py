@@ -2,14 +2,16 @@
 
 On the line, activation regions are open intervals.  We push the partition of
 the domain through the layers: on each interval every layer input is an exact
-affine function of x, so each ReLU pre-activation vanishes at most once inside
-it (at a rational point) unless it is identically zero there (state ``0``).
-Sorting those zeros splits the interval; a neuron's state on a sub-interval is
-the sign of its slope to the right of its zero and the opposite sign to the left.
+affine function of x, so each pre-activation crosses each breakpoint ``t`` of its
+activation at most once inside it (at a rational point) unless it is the
+constant ``t`` there (the breakpoint's cell, ReLU's ``0``).  Sorting those
+crossings splits the interval; on a sub-interval the signs of ``pre - t`` for
+every breakpoint ``t`` give the neuron's cell (:mod:`tvmip.checker.activation`).
 
 Every breakpoint found is where the first neuron (in network order) whose state
-differs between the two sides vanishes, so consecutive intervals always carry
-different patterns and each interval is exactly one activation region.  Linear
+differs between the two sides reaches a breakpoint of its activation, so
+consecutive intervals always carry different patterns and each interval is
+exactly one activation region.  Linear
 regions are the maximal runs of intervals with equal output maps; distinct maps
 are counted separately (the same map can come back after a different one).
 
@@ -28,10 +30,8 @@ from fractions import Fraction
 
 import numpy as np
 
-from ..model.network import Box, Network
-from ..model.scaled import INT64_SAFE, ScaledLayer, max_abs, scale_layer, scale_network
-
-STATE_CHARS = np.array([ord("-"), ord("0"), ord("+")], dtype=np.uint8)  # index: state + 1
+from ..model.network import Box
+from ..model.scaled import INT64_SAFE, ScaledLayer, ScaledNetwork, max_abs
 
 
 def _fits(*bounds: int) -> bool:
@@ -48,13 +48,15 @@ class Partition:
 
     ``bn / bd`` are the interior breakpoints (sorted, reduced, ``bd > 0``); interval
     ``i`` runs from breakpoint ``i - 1`` to ``i`` (the domain's ends outside).
-    ``states`` holds -1/0/+1 per interval and ReLU neuron; the output map on
+    ``states`` holds the cell of every neuron with a state on every interval, and
+    ``symbols[p, cell]`` the code point of its symbol; the output map on
     interval ``i`` is ``x -> (slope[i] x + offset[i]) / denominator`` per output.
     """
 
     bn: np.ndarray
     bd: np.ndarray
     states: np.ndarray
+    symbols: np.ndarray
     slope: np.ndarray
     offset: np.ndarray
     denominator: int
@@ -80,23 +82,24 @@ class Partition:
 
     def patterns(self) -> Iterator[str]:
         """Pattern strings, one per interval (decoded in blocks to bound memory)."""
+        width = self.states.shape[1]
+        positions = np.arange(width)[None, :]
         for start in range(0, len(self.states), 65536):
-            block = STATE_CHARS[self.states[start:start + 65536] + 1]
-            width = block.shape[1]
+            block = self.symbols[positions, self.states[start:start + 65536]]
             if width == 0:
                 yield from ("" for _ in range(len(block)))
                 continue
-            yield from (row.decode() for row in np.ascontiguousarray(block).view(f"S{width}").ravel())
+            yield from (str(row) for row in
+                        np.ascontiguousarray(block, dtype=np.uint32).view(f"<U{width}").ravel())
 
     def breakpoint(self, i: int) -> Fraction:
         return Fraction(int(self.bn[i]), int(self.bd[i]))
 
 
-def propagate(network: Network, box: Box | None = None) -> Partition:
+def propagate(network: ScaledNetwork, box: Box | None = None) -> Partition:
     """Cut the domain (R, or the open interval ``box``) into activation regions."""
-    if network.input_dim != 1:
+    if network.dim != 1:
         raise ValueError("breakpoint propagation needs a network with one input")
-    layers = scale_network(network)
     # Interior breakpoints (none yet) and the input map x -> x on one interval.
     bn = np.zeros(0, dtype=np.int64)
     bd = np.ones(0, dtype=np.int64)
@@ -104,20 +107,71 @@ def propagate(network: Network, box: Box | None = None) -> Partition:
     h = np.zeros((1, 1), dtype=np.int64)
     d = 1
     all_states: list[np.ndarray] = []
-    for layer in layers:
+    for layer in network.layers:
         pa, pc, s = _pre_activations(layer, g, h, d)
-        if layer.relu:
-            bn, bd, parent, states = _split(pa, pc, bn, bd, box)
-            positive = states == 1
-            g, h = pa[parent] * positive, pc[parent] * positive
-            all_states = [st[parent] for st in all_states] + [states]
+        if layer.stateful:
+            bn, bd, parent, cells = _split(*_crossings(layer, pa, pc, s), bn, bd, box)
+            cells = _cells(cells, len(layer.activation.breakpoints))
+            all_states = [st[parent] for st in all_states] + [cells]
+            g, h, s = _activated(layer, pa[parent], pc[parent], s, cells)
         else:
-            g, h = pa, pc
+            g, h, s = _activated(layer, pa, pc, s, np.zeros(pa.shape, dtype=np.int16))
         g, h, d = _reduce(g, h, s)
-    slope, offset, denominator = _pre_activations(scale_layer(network.output), g, h, d)
+    slope, offset, denominator = _pre_activations(network.output, g, h, d)
     slope, offset, denominator = _reduce(slope, offset, denominator)
-    states = np.hstack(all_states) if all_states else np.zeros((len(g), 0), dtype=np.int8)
-    return Partition(bn, bd, states.astype(np.int8), slope, offset, denominator, box)
+    states = np.hstack(all_states) if all_states else np.zeros((len(g), 0), dtype=np.int16)
+    return Partition(bn, bd, states, _symbol_table(network), slope, offset, denominator, box)
+
+
+def _symbol_table(network: ScaledNetwork) -> np.ndarray:
+    """``table[p, cell]``: the code point of the symbol of neuron ``p``'s cell."""
+    acts = [layer.activation for layer in network.layers if layer.stateful
+            for _ in range(layer.width)]
+    table = np.zeros((len(acts), max((a.cells for a in acts), default=1)), dtype=np.uint32)
+    for p, act in enumerate(acts):
+        table[p, :act.cells] = [ord(act.symbol(cell)) for cell in range(act.cells)]
+    return table
+
+
+def _crossings(layer: ScaledLayer, pa: np.ndarray,
+               pc: np.ndarray, s: int) -> tuple[np.ndarray, np.ndarray]:
+    """Slopes and offsets of ``pre - t`` for every neuron and every breakpoint ``t`` of
+    its activation (columns neuron-major), as integers over ``s * den(t)``."""
+    ts = layer.activation.breakpoints
+    if ts == (0,):
+        return pa, pc
+    big = pa.dtype == object or pc.dtype == object or \
+        not _fits(max(max_abs(pa), max_abs(pc), 1), max(t.denominator for t in ts)) or \
+        not _fits(max(abs(t.numerator) for t in ts), s)
+    pa, pc = _as(pa, big), _as(pc, big)
+    a = np.stack([pa * t.denominator for t in ts], axis=2).reshape(len(pa), -1)
+    c = np.stack([pc * t.denominator - t.numerator * s for t in ts], axis=2).reshape(len(pc), -1)
+    return a, c
+
+
+def _cells(signs: np.ndarray, breakpoints: int) -> np.ndarray:
+    """Each neuron's cell from the signs of ``pre - t_j`` over its breakpoints: the
+    breakpoint ``t_j`` where the sign is 0 (a constant at it), else the open piece
+    above as many breakpoints as the sign is positive."""
+    signs = signs.reshape(len(signs), -1, breakpoints)
+    at = signs == 0
+    piece = 2 * np.count_nonzero(signs > 0, axis=2)
+    exact = 2 * np.argmax(at, axis=2) + 1
+    return np.where(np.any(at, axis=2), exact, piece).astype(np.int16)
+
+
+def _activated(layer: ScaledLayer, pa: np.ndarray, pc: np.ndarray, s: int,
+               cells: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """The layer's output on every interval: ``(k pre + c) / unit`` on each neuron's
+    cell (see :class:`~tvmip.model.scaled.ScaledLayer`), over ``s * unit``."""
+    maps = np.array(layer.cell_maps, dtype=object)
+    k, c = maps[cells, 0], maps[cells, 1]
+    if layer.unit == 1 and not np.any(c != 0) and np.all((k == 0) | (k == 1)):
+        mask = k.astype(np.int64)
+        return pa * mask, pc * mask, s
+    big = True
+    pa, pc = _as(pa, big), _as(pc, big)
+    return pa * k, pc * k + c * s, s * layer.unit
 
 
 def _pre_activations(layer: ScaledLayer, g: np.ndarray, h: np.ndarray,
@@ -156,8 +210,8 @@ def _split(pa: np.ndarray, pc: np.ndarray, bn: np.ndarray, bd: np.ndarray,
            box: Box | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Split every interval at the zeros of this layer's pre-activations.
 
-    Returns the new breakpoints, each new interval's parent, and the layer's
-    states (-1/0/+1) on the new intervals."""
+    Returns the new breakpoints, each new interval's parent, and the signs
+    (-1/0/+1) of every column on the new intervals."""
     count, width = pa.shape
     sign_a = np.sign(pa).astype(np.int8)
     sign_c = np.sign(pc).astype(np.int8)

@@ -1,26 +1,31 @@
 """Depth-first enumeration of activation regions, each claim with exact evidence.
 
-The search tree branches on the ReLU neurons in a fixed order (layer by layer,
-then by index).  At a node, the pre-activation of the next neuron is an exact
-affine function ``pre(x)`` on the node's region (:mod:`tvmip.affine`):
+The search tree branches on the neurons with a state in a fixed order (layer by
+layer, then by index).  At a node, the pre-activation of the next neuron is an
+exact affine function ``pre(x)`` on the node's region (:mod:`tvmip.model.scaled`),
+and its states are the cells of its activation
+(:mod:`tvmip.checker.activation`):
 
-* ``pre == 0`` identically: one child, state ``0``;
-* ``pre`` constant, or stable (one side proved empty when the layer started, see
+* ``pre`` constant: one child, the cell of its value (ReLU's ``0`` when
+  ``pre == 0``), no record;
+* one open piece left (the others proved empty when the layer started, see
   below): one child, no record;
-* otherwise children ``+`` (pre > 0) and ``-`` (pre < 0), in that order.  A side
-  holding a known interior point of the node is non-empty for free; otherwise a
-  cheap exact proof (parallel opposite row, box, a proof reused from another
-  node) or the LP oracle decides it, and its hint is made exact (:mod:`tvmip.exact`).
+* otherwise a child per open piece (ReLU: ``+``, then ``-``).  A piece holding a
+  known interior point of the node is non-empty for free; otherwise a cheap
+  exact proof (parallel opposite row, box, a proof reused from another node) or
+  the LP oracle decides it, and its hint is made exact
+  (:mod:`tvmip.evidence.exact`).  A proof may rule out later pieces too (those
+  on the same side of every bound it uses): they get no record.
 
-When a layer starts at a node ``v``, every neuron of the layer is tested once for
-stability on ``v``'s region, most of them at once through one vertex hint of the
-region (:mod:`tvmip.vertices`).  A stable neuron's empty side is proved there, in
-a look-ahead record that covers the whole subtree, so deeper nodes neither branch
-on it nor repeat the proof.  The witnesses found on the way are kept as known
+When a layer starts at a node ``v``, every neuron of the layer is tested once on
+``v``'s region, most of them at once through one vertex hint of the region
+(:mod:`tvmip.evidence.vertices`).  A piece found empty is proved there, in a
+look-ahead record that covers the whole subtree, so deeper nodes neither branch
+into it nor repeat the proof.  The witnesses found on the way are kept as known
 points for the nodes below.
 
 Records are emitted in depth-first order, the lexicographic order of their
-pattern strings (``'*' < '+' < '-'``): a :class:`Region` per leaf, an
+pattern strings (``'*'`` before every state): a :class:`Region` per leaf, an
 :class:`EmptyBranch` per proved-empty side, and a :class:`Frontier` for each node
 at the cutoff depth, whose subtree is explored by a later call.  Every call to
 :meth:`Explorer.explore` starts from a reset LP and replays its root's prefix, so
@@ -38,6 +43,7 @@ from typing import Any
 
 import numpy as np
 
+from ..checker.activation import Activation
 from ..errors import InternalError, ResourceLimit
 from ..evidence.exact import (
     Motzkin,
@@ -51,13 +57,15 @@ from ..evidence.exact import (
 from ..evidence.lp import LPHint, MaxSlackLP
 from ..evidence.polyhedron import Polyhedron, Proof, RowId, box_rows
 from ..evidence.vertices import VertexHint, decide_with_vertices, vertex_hint
-from ..model.network import Box, Network
+from ..model.network import Box
 from ..model.scaled import (
+    Bound,
     ScaledLayer,
+    ScaledNetwork,
     input_map,
     layer_output,
+    piece_bounds,
     pre_activations,
-    scale_network,
 )
 
 PROOF_CACHE = 4  # emptiness proofs remembered per (neuron, side) within a subtree
@@ -91,13 +99,13 @@ class EmptyBranch:
 @dataclass(frozen=True, slots=True)
 class Frontier:
     """A non-empty node whose subtree this call does not explore, with what its
-    exploration needs: a witness, the stable neurons found on its path (their rows
-    are not in the polyhedron; those of its own layer fix states below it) and
-    further known interior points."""
+    exploration needs: a witness, the pieces that look-aheads on its path ruled out
+    (per position; they shape the states below it) and further known interior
+    points."""
 
     prefix: str
     witness: Witness
-    stable: tuple[tuple[int, str], ...] = ()
+    excluded: tuple[tuple[int, str], ...] = ()
     points: Points = ()
 
 
@@ -146,39 +154,42 @@ def root_witness(dim: int, box: Box | None) -> Witness:
     return Witness(tuple(int(v * q) for v in centre), q)
 
 
-def _side_row(a: list[int], c: int, side: str) -> tuple[Row, int]:
-    """The primitive integer row ``a' . x < c'`` of ``pre > 0`` ('+') or ``pre < 0``
-    ('-') for ``pre = a . x + c``, and the gcd it was divided by."""
-    raw = [-v for v in a] + [c] if side == "+" else a + [-c]
-    g = math.gcd(*raw)
-    return tuple(v // g for v in raw), g
-
-
-def _inside(row: Row, points: Points) -> Witness | None:
-    """The first known point satisfying ``row`` strictly (all satisfy the node's rows)."""
+def _inside(rows: list[Row], points: Points) -> Witness | None:
+    """The first known point satisfying ``rows`` strictly (all satisfy the node's rows)."""
     for point in points:
-        if slack(row, point) > 0:
+        if all(slack(row, point) > 0 for row in rows):
             return point
     return None
 
 
-def _child_points(witness: Witness, row: Row, points: Points) -> Points:
+def _child_points(witness: Witness, rows: list[Row], points: Points) -> Points:
     """Known points of a child: its witness first, then the parent's points inside it."""
-    kept = [pt for pt in points if pt is not witness and slack(row, pt) > 0]
+    kept = [pt for pt in points if pt is not witness
+            and all(slack(row, pt) > 0 for row in rows)]
     return (witness, *kept[: POINTS_CAP - 1])
+
+
+def ruled_out(act: Activation, cert: Motzkin, first_extra: int,
+              bounds: list[Bound]) -> frozenset[str]:
+    """The pieces an emptiness proof rules out: those on the same side of every bound
+    of the piece that it uses (the extras from index ``first_extra``), as the checker
+    reads it."""
+    used = [bounds[i - first_extra] for i in cert.support if i >= first_extra]
+    return frozenset(act.symbol(2 * piece) for piece in range(len(act.pieces))
+                     if all((piece >= b.j) == b.above for b in used))
 
 
 class Explorer:
     """Enumerates subtrees of the search tree of one network over one domain."""
 
-    def __init__(self, network: Network, box: Box | None = None) -> None:
+    def __init__(self, network: ScaledNetwork, box: Box | None = None) -> None:
         self.network = network
         self.box = box
-        self.dim = network.input_dim
-        self.layers: tuple[ScaledLayer, ...] = scale_network(network)
+        self.dim = network.dim
+        self.layers = network.layers
         self.lp = MaxSlackLP(self.dim)
         self.stats = SearchStats()
-        self._capacity = network.relu_count + 2 * self.dim + 1
+        self._capacity = 2 * network.pattern_length + 2 * self.dim + 2
         self._emit: Emit = lambda record: None
         self._tick: Callable[[], None] | None = None
         self._cutoff = -1
@@ -199,7 +210,7 @@ class Explorer:
         self._cutoff = -1 if cutoff is None else cutoff
         self._root = root
         self._pattern: list[str] = []
-        self._stable = dict(root.stable)
+        self._excluded = dict(root.excluded)
         self._proofs: dict[tuple[int, str], list[Proof]] = {}
         self._poly = Polyhedron(self.dim, self._capacity, self.lp)
         self.limit_hit = None
@@ -235,7 +246,7 @@ class Explorer:
 
     def _frontier(self, points: Points) -> None:
         self._record(Frontier("".join(self._pattern), points[0],
-                              tuple(sorted(self._stable.items())), points[1:]))
+                              tuple(sorted(self._excluded.items())), points[1:]))
 
     def _enter_layer(self, index: int, m: np.ndarray, d: int, points: Points) -> None:
         if index == len(self.layers):
@@ -245,8 +256,8 @@ class Explorer:
         layer = self.layers[index]
         with self._guard():
             p, s = pre_activations(layer, m, d)
-        if not layer.relu:
-            self._enter_layer(index + 1, *layer_output(p, s, None), points)
+        if not layer.stateful:
+            self._enter_layer(index + 1, *layer_output(p, s, layer, None), points)
             return
         if layer.first < len(self._root.prefix):
             self._neuron(index, 0, p, s, points)
@@ -255,112 +266,133 @@ class Explorer:
         else:
             with self._guard():
                 found, points = self._layer_start(layer, p, s, points)
-            self._stable.update(found)
+            self._excluded.update(found)
             try:
                 self._neuron(index, 0, p, s, points)
             finally:
                 for position in found:
-                    del self._stable[position]
+                    del self._excluded[position]
+
+    def _candidates(self, layer: ScaledLayer, position: int) -> str:
+        """The open pieces of the neuron at ``position`` that no look-ahead ruled out."""
+        excluded = self._excluded.get(position, "")
+        return "".join(c for c in layer.activation.piece_symbols if c not in excluded)
 
     def _neuron(self, index: int, j: int, p: np.ndarray, s: int, points: Points) -> None:
         layer = self.layers[index]
+        act = layer.activation
         if j == layer.width:
-            active = np.array([state == "+" for state in self._pattern[layer.first:]],
-                              dtype=np.int64)
-            self._enter_layer(index + 1, *layer_output(p, s, active), points)
+            cells = [act.cell(state) for state in self._pattern[layer.first:]]
+            self._enter_layer(index + 1, *layer_output(p, s, layer, cells), points)
             return
         position = layer.first + j
         coeffs = p[j].tolist()
         a, c = coeffs[:-1], coeffs[-1]
         constant = not any(a)
+        candidates = self._candidates(layer, position)
         if position < len(self._root.prefix):
             state = self._root.prefix[position]
         elif position == self._cutoff:
             self._frontier(points)
             return
         elif constant:
-            state = "0" if c == 0 else "+" if c > 0 else "-"
-        elif position in self._stable:
-            state = self._stable[position]
+            state = act.symbol(act.cell_of(Fraction(c, s)))
+        elif len(candidates) == 1:
+            state = candidates
         else:
             self.stats.nodes += 1
             self._branch(index, j, p, s, points, a, c)
             return
-        # A single child: replayed, constant or stable.  Only a replayed branching
-        # neuron's inequality joins the polyhedron (stable rows are redundant).
-        if constant and state != ("0" if c == 0 else "+" if c > 0 else "-") or \
-                not constant and state not in "+-":
+        # A single child: replayed, constant or the last piece left.  Only a replayed
+        # branching neuron's bounds join the polyhedron (the others are redundant).
+        if constant and state != act.symbol(act.cell_of(Fraction(c, s))) or \
+                not constant and state not in candidates:
             raise InternalError(f"state {state!r} at position {position} is impossible")
         self._pattern.append(state)
-        pushed = not constant and position not in self._stable
-        if pushed:
-            row, g = _side_row(a, c, state)
-            self._poly.push(row, position, (s, g))
+        pushed = [] if constant or len(candidates) == 1 else \
+            piece_bounds(layer, position, a, c, s, act.cell(state))
+        for bound in pushed:
+            self._poly.push(bound.row, bound.row_id, bound.scale)
         try:
             self._neuron(index, j + 1, p, s, points)
         finally:
             self._pattern.pop()
-            if pushed:
+            for _ in pushed:
                 self._poly.pop()
 
     def _branch(self, index: int, j: int, p: np.ndarray, s: int, points: Points,
                 a: list[int], c: int) -> None:
-        """Both sides of a non-constant neuron: each gets a witness or a proof."""
-        position = self.layers[index].first + j
-        outcomes: list[tuple[str, Row, int, Witness | Motzkin, Any]] = []
+        """Every piece of a non-constant neuron that no look-ahead ruled out: each gets a
+        witness or a proof (which may rule out later pieces as well)."""
+        layer = self.layers[index]
+        act = layer.activation
+        position = layer.first + j
+        outcomes: list[tuple[str, list[Bound], Witness | Motzkin, Any]] = []
         saved: Any = None  # the LP basis at this node, taken before its first LP
+        skipped: frozenset[str] = frozenset()
         with self._guard():
-            for side in "+-":
-                row, g = _side_row(a, c, side)
-                point = _inside(row, points)
+            for side in self._candidates(layer, position):
+                if side in skipped:
+                    continue
+                bounds = piece_bounds(layer, position, a, c, s, act.cell(side))
+                point = _inside([b.row for b in bounds], points)
                 if point is not None:
                     self.stats.known_points += 1
-                    outcomes.append((side, row, g, point, None))
+                    outcomes.append((side, bounds, point, None))
                     continue
                 if saved is None:
                     saved = self.lp.basis()
-                outcomes.append((side, row, g, *self._decide(row, saved, position, side)))
-        if all(isinstance(o[3], Motzkin) for o in outcomes):
-            raise InternalError(f"both sides of neuron {position} proved empty on a non-empty region")
+                evidence, basis = self._decide(bounds, saved, position, side)
+                outcomes.append((side, bounds, evidence, basis))
+                if isinstance(evidence, Motzkin):
+                    skipped |= ruled_out(act, evidence, len(self._poly), bounds)
+        if all(isinstance(o[2], Motzkin) for o in outcomes):
+            raise InternalError(f"every piece of neuron {position} proved empty on a "
+                                "non-empty region")
         prefix = "".join(self._pattern)
 
-        def empty_record(side: str, evidence: Motzkin, g: int) -> EmptyBranch:
+        def empty_record(side: str, evidence: Motzkin, bounds: list[Bound]) -> EmptyBranch:
             self.stats.empty += 1
-            return EmptyBranch(prefix + side, self._poly.multipliers(evidence, position, (s, g)))
+            return EmptyBranch(prefix + side, self._poly.multipliers(
+                evidence, [(b.row_id, b.scale) for b in bounds]))
 
         k = 0
         try:
-            for k, (side, row, g, evidence, child_basis) in enumerate(outcomes):
+            for k, (side, bounds, evidence, child_basis) in enumerate(outcomes):
                 if isinstance(evidence, Motzkin):
-                    self._record(empty_record(side, evidence, g))
+                    self._record(empty_record(side, evidence, bounds))
                     continue
-                self._poly.push(row, position, (s, g))
+                for bound in bounds:
+                    self._poly.push(bound.row, bound.row_id, bound.scale)
                 if child_basis is not None:
                     self.lp.restore(child_basis)
                 self._pattern.append(side)
                 try:
-                    self._neuron(index, j + 1, p, s, _child_points(evidence, row, points))
+                    self._neuron(index, j + 1, p, s,
+                                 _child_points(evidence, [b.row for b in bounds], points))
                 finally:
                     self._pattern.pop()
-                    self._poly.pop()
+                    for _ in bounds:
+                        self._poly.pop()
                     if child_basis is not None:
                         self.lp.restore(saved)
         except StopSearch:
             # The later siblings still need covering: proofs already found are
             # emitted as they are, unexplored children as open subtrees (no tick).
-            for side, _, g, evidence, _ in outcomes[k + 1:]:
-                self._emit(empty_record(side, evidence, g) if isinstance(evidence, Motzkin)
+            for side, bounds, evidence, _ in outcomes[k + 1:]:
+                self._emit(empty_record(side, evidence, bounds) if isinstance(evidence, Motzkin)
                            else Open(prefix + side))
             raise
 
     def _layer_start(self, layer: ScaledLayer, p: np.ndarray, s: int,
                      points: Points) -> tuple[dict[int, str], Points]:
-        """Test the layer's neurons after the first for stability on this node's
-        region.  A stable neuron's empty side is proved once, as the look-ahead
-        record ``prefix + '*' * k + side``; an unstable one's witness becomes a
-        known point."""
+        """Test the layer's neurons after the first on this node's region: the pieces
+        without a known point, when some piece has one.  An empty piece is proved once,
+        as the look-ahead record ``prefix + '*' * k + piece``; a non-empty one's
+        witness becomes a known point.  Returns the pieces ruled out per position."""
         prefix = "".join(self._pattern)
-        stable: dict[int, str] = {}
+        act = layer.activation
+        excluded: dict[int, str] = {}
         records = []
         saved = None
         hint = None
@@ -369,86 +401,102 @@ class Explorer:
             a, c = coeffs[:-1], coeffs[-1]
             if not any(a):
                 continue
-            missing = [(side, *_side_row(a, c, side)) for side in "+-"]
-            missing = [m for m in missing if _inside(m[1], points) is None]
-            if len(missing) != 1:
-                continue  # both sides hold known points, or all lie on the hyperplane
-            side, row, g = missing[0]
             position = layer.first + j
-            if saved is None:
-                saved = self.lp.basis()
-                hint = vertex_hint(self._poly.rows, self.dim) if self.dim > 1 else None
-            evidence, _ = self._decide(row, saved, position, side, hint, points[0])
-            if isinstance(evidence, Motzkin):
-                stable[position] = "-" if side == "+" else "+"
-                self.stats.empty += 1
-                multipliers = self._poly.multipliers(evidence, position, (s, g))
-                records.append(EmptyBranch(prefix + "*" * j + side, multipliers))
-            else:
-                points = (*points, evidence)[:POINTS_CAP]
+            pieces = [(side, piece_bounds(layer, position, a, c, s, act.cell(side)))
+                      for side in act.piece_symbols]
+            missing = [(side, bounds) for side, bounds in pieces
+                       if _inside([b.row for b in bounds], points) is None]
+            if len(missing) == len(pieces):
+                continue  # no piece holds a known point: the branch decides them
+            ruled: frozenset[str] = frozenset()
+            for side, bounds in missing:
+                if side in ruled:
+                    continue
+                if saved is None:
+                    saved = self.lp.basis()
+                    hint = vertex_hint(self._poly.rows, self.dim) if self.dim > 1 else None
+                evidence, _ = self._decide(bounds, saved, position, side, hint, points[0])
+                if isinstance(evidence, Motzkin):
+                    ruled |= ruled_out(act, evidence, len(self._poly), bounds)
+                    self.stats.empty += 1
+                    multipliers = self._poly.multipliers(
+                        evidence, [(b.row_id, b.scale) for b in bounds])
+                    records.append(EmptyBranch(prefix + "*" * j + side, multipliers))
+                else:
+                    points = (*points, evidence)[:POINTS_CAP]
+            if ruled:
+                excluded[position] = "".join(sorted(ruled))
         for record in sorted(records, key=lambda r: r.prefix):
             self._emit(record)  # no tick: a stop here would leave the node uncovered
-        return stable, points
+        return excluded, points
 
-    # -- deciding one side ------------------------------------------------------
+    # -- deciding one piece -------------------------------------------------------
 
-    def _decide(self, row: Row, saved: Any, position: int, side: str,
+    def _decide(self, bounds: list[Bound], saved: Any, position: int, side: str,
                 hint: VertexHint | None = None,
                 inside: Witness | None = None) -> tuple[Witness | Motzkin, Any]:
-        """Evidence for ``side`` of the neuron at ``position``, whose inequality is
-        ``row``: a witness (with the LP basis to enter that child with) or Motzkin
-        multipliers on the polyhedron's rows plus ``row`` (index ``len(poly)``)."""
+        """Evidence for the piece ``side`` of the neuron at ``position``, whose
+        inequalities are ``bounds``: a witness (with the LP basis to enter that child
+        with) or Motzkin multipliers on the polyhedron's rows plus the bounds (indices
+        ``len(poly)`` on)."""
         poly = self._poly
-        proof = poly.opposite(row)
-        if proof is not None:
-            self.stats.parallel_proofs += 1
-            return proof, None
-        if self.box is not None:
-            proof = self._box_proof(row)
+        rows = [b.row for b in bounds]
+        for at, row in enumerate(rows):
+            proof = poly.opposite(row, len(poly) + at)
             if proof is not None:
-                self.stats.box_proofs += 1
+                self.stats.parallel_proofs += 1
                 return proof, None
+            if self.box is not None:
+                proof = self._box_proof(row, len(poly) + at)
+                if proof is not None:
+                    self.stats.box_proofs += 1
+                    return proof, None
         cached = self._proofs.setdefault((position, side), [])
+        extras = [(b.row, b.row_id) for b in bounds]
         for known in cached:
-            proof = poly.reuse(row, position, known)
+            proof = poly.reuse(extras, known)
             if proof is not None:
                 self.stats.reused_proofs += 1
                 return proof, None
-        if hint is not None and inside is not None:
-            evidence = decide_with_vertices(hint, poly.rows, row, inside,
-                                            lambda w: poly.satisfied_by(row, w))
+        ids = [(b.row_id, b.scale) for b in bounds]
+        if hint is not None and inside is not None and len(rows) == 1:
+            evidence = decide_with_vertices(hint, poly.rows, rows[0], inside,
+                                            lambda w: poly.satisfied_by(rows, w))
             if evidence is not None:
                 self.stats.vertex_hints += 1
                 if isinstance(evidence, Motzkin):
-                    cached.insert(0, poly.proof_ids(evidence, position))
+                    cached.insert(0, poly.proof_ids(evidence, ids))
                     del cached[PROOF_CACHE:]
                 return evidence, None
-        self.lp.push(row)
+        for row in rows:
+            self.lp.push(row)
         answer = self.lp.solve()
         self.stats.lps += 1
-        evidence = self._evidence(row, answer)
+        evidence = self._evidence(rows, answer)
         child_basis = self.lp.basis() if isinstance(evidence, Witness) else None
-        self.lp.pop()
+        for _ in rows:
+            self.lp.pop()
         self.lp.restore(saved)
         if isinstance(evidence, Motzkin):
-            cached.insert(0, poly.proof_ids(evidence, position))
+            cached.insert(0, poly.proof_ids(evidence, ids))
             del cached[PROOF_CACHE:]
         return evidence, child_basis
 
-    def _evidence(self, row: Row, hint: LPHint) -> Witness | Motzkin:
-        """Exact evidence from the LP hint (:func:`tvmip.exact.from_hint`), or, rarely,
-        from an exact solve."""
-        system = self._poly.rows + [row]
-        evidence = from_hint(system, hint, lambda w: self._poly.satisfied_by(row, w))
+    def _evidence(self, rows: list[Row], hint: LPHint) -> Witness | Motzkin:
+        """Exact evidence from the LP hint (:func:`tvmip.evidence.exact.from_hint`),
+        or, rarely, from an exact solve."""
+        system = self._poly.rows + rows
+        evidence = from_hint(system, hint, lambda w: self._poly.satisfied_by(rows, w))
         if evidence is None:
             self.stats.exact_fallbacks += 1
             evidence = decide(system)
         return evidence
 
-    def _box_proof(self, row: Row) -> Motzkin | None:
-        """``a . x < c`` fails on the whole box when ``min over the box of a . x >= c``:
-        the row plus ``|a_i|`` times the binding box faces is then the proof (box
-        rows sit at indices ``2i`` (lo) and ``2i + 1`` (hi), scaled by denominators)."""
+    def _box_proof(self, row: Row, at: int) -> Motzkin | None:
+        """``a . x < c`` (the row at index ``at``) fails on the whole box when ``min over
+        the box of a . x >= c``: the row plus ``|a_i|`` times the binding box faces is
+        then the proof (box rows sit at indices ``2i`` (lo) and ``2i + 1`` (hi), scaled
+        by denominators)."""
         assert self.box is not None
         a, c = row[:-1], row[-1]
         corner = sum(ai * (lo if ai > 0 else hi) for ai, lo, hi in zip(a, self.box.lo, self.box.hi))
@@ -460,10 +508,11 @@ class Explorer:
                 bound = self.box.lo[i] if ai > 0 else self.box.hi[i]
                 support.append(2 * i + (0 if ai > 0 else 1))
                 weights.append(Fraction(abs(ai), bound.denominator))
-        support.append(len(self._poly))
+        support.append(at)
         weights.append(Fraction(1))
         scale = math.lcm(*(v.denominator for v in weights))
         proof = Motzkin(tuple(support), tuple(int(v * scale) for v in weights))
-        if not motzkin_holds(self._poly.rows + [row], proof):
+        system = self._poly.rows + [row] * (at - len(self._poly) + 1)
+        if not motzkin_holds(system, proof):
             raise InternalError("box proof does not verify")
         return proof

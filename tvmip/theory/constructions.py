@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from ..model.network import IDENTITY, RELU, Network, network_from_dict
+from ..model.network import IDENTITY, RELU, Activation, Network, network_from_dict
 from ..theory.theorems import (
     KINDS,
     Bound,
@@ -223,12 +223,12 @@ def _ternary_rows(c: Row) -> list[Row]:
 
 
 def _layer(
-    weights: list[list[int]], biases: list[Fraction], activation: str
+    weights: list[list[int]], biases: list[Fraction], activation: Activation
 ) -> dict[str, Any]:
     return {
         "weights": weights,
         "biases": [str(b) for b in biases],
-        "activation": activation,
+        "activation": activation.spec,
     }
 
 

@@ -168,7 +168,7 @@ def _row(item: Certified) -> str:
     c = item.construction
     bound = c.bound
     ratio = Fraction(item.linear_regions, bound.value)
-    widths = ",".join(("i" if layer.activation == "identity" else "") + str(layer.width)
+    widths = ",".join(("" if layer.activation.stateful else "i") + str(layer.width)
                       for layer in c.network.layers)
     status = "met" if item.meets_bound else "**not met**"
     linear = f"{item.linear_regions}" if item.exact else f">= {item.linear_regions}"
