@@ -52,6 +52,18 @@ class Activation:
     breakpoints: tuple[Fraction, ...]
     pieces: tuple[tuple[Fraction, Fraction], ...]
     values: tuple[Fraction, ...]
+    symbols: str = field(init=False, compare=False, repr=False)
+    """The symbol of each cell, in cell order."""
+    piece_symbols: str = field(init=False, compare=False, repr=False)
+    """The symbols of the open pieces in child order (code-point order)."""
+    _cells: dict[str, int] = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        k = len(self.breakpoints)
+        symbols = "".join(_symbol(cell, k) for cell in range(2 * k + 1))
+        object.__setattr__(self, "symbols", symbols)
+        object.__setattr__(self, "piece_symbols", "".join(sorted(symbols[::2])))
+        object.__setattr__(self, "_cells", {c: cell for cell, c in enumerate(symbols)})
 
     @property
     def stateful(self) -> bool:
@@ -60,22 +72,14 @@ class Activation:
 
     @property
     def cells(self) -> int:
-        return 2 * len(self.breakpoints) + 1
+        return len(self.symbols)
 
     def symbol(self, cell: int) -> str:
-        return _symbol(cell, len(self.breakpoints))
+        return self.symbols[cell]
 
     def cell(self, symbol: str) -> int | None:
         """The cell a symbol stands for, or None if it is not one of this activation's."""
-        for cell in range(self.cells):
-            if self.symbol(cell) == symbol:
-                return cell
-        return None
-
-    @property
-    def piece_symbols(self) -> str:
-        """The symbols of the open pieces in child order (code-point order)."""
-        return "".join(sorted(self.symbol(2 * i) for i in range(len(self.pieces))))
+        return self._cells.get(symbol)
 
     def cell_of(self, value: Fraction) -> int:
         """The cell holding ``value``: a breakpoint's, or the open piece's around it."""

@@ -21,6 +21,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import NamedTuple
 
 import numpy as np
 
@@ -51,6 +52,14 @@ class ScaledLayer:
     bias_bound: int
     unit: int
     cell_maps: tuple[tuple[int, int], ...]
+    piece_bounds: tuple[tuple[tuple[int, int, int, bool], ...], ...]
+    """Per cell, the bounds of its open piece: ``(j, u, v, above)`` for ``t_j = u / v``."""
+
+    @property
+    def masks(self) -> bool:
+        """Whether the activation is 0 or the pre-activation on every cell (ReLU,
+        identity): its output is the pre-activation rows times a 0/1 mask."""
+        return self.unit == 1 and all(c == 0 and k in (0, 1) for k, c in self.cell_maps)
 
     @property
     def width(self) -> int:
@@ -93,6 +102,19 @@ def _cell_maps(activation: Activation) -> tuple[int, tuple[tuple[int, int], ...]
     return unit, tuple((int(k * unit), int(c * unit)) for k, c in pairs)
 
 
+def _piece_bounds(activation: Activation) -> tuple[tuple[tuple[int, int, int, bool], ...], ...]:
+    out = []
+    for cell in range(activation.cells):
+        spec = []
+        if cell % 2 == 0:
+            for j in activation.bounds(cell):
+                if j is not None:
+                    t = activation.breakpoints[j - 1]
+                    spec.append((j, t.numerator, t.denominator, j <= cell // 2))
+        out.append(tuple(spec))
+    return tuple(out)
+
+
 def scale_layer(layer: Layer, first: int = 0) -> ScaledLayer:
     """Integer form of one layer; ``first`` is the pattern position of its first neuron."""
     entries = [w for row in layer.weights for w in row] + list(layer.biases)
@@ -112,6 +134,7 @@ def scale_layer(layer: Layer, first: int = 0) -> ScaledLayer:
         bias_bound=max(abs(b) for b in biases),
         unit=unit,
         cell_maps=cell_maps,
+        piece_bounds=_piece_bounds(layer.activation),
     )
 
 
@@ -169,8 +192,9 @@ def layer_output(p: np.ndarray, s: int, layer: ScaledLayer,
     gcd to keep the integers small."""
     pairs = [layer.cell_maps[c] for c in cells] if cells is not None else \
         [layer.cell_maps[0]] * layer.width
-    if layer.unit == 1 and all(c == 0 and k in (0, 1) for k, c in pairs):
-        m = p if all(k == 1 for k, _ in pairs) else p * np.array([k for k, _ in pairs])[:, None]
+    if layer.masks:
+        mask = [k for k, _ in pairs]
+        m = p if all(mask) else p * np.array(mask, dtype=np.int64)[:, None]
         d = s
     else:
         big = p.dtype == object or max_abs(p) * max(abs(k) for k, _ in pairs) >= INT64_SAFE \
@@ -186,12 +210,12 @@ def layer_output(p: np.ndarray, s: int, layer: ScaledLayer,
     return m, d
 
 
-@dataclass(frozen=True, slots=True)
-class Bound:
+class Bound(NamedTuple):
     """One strict inequality of an open piece: the primitive integer row ``a . x < c``
     of ``pre > t_j`` (or ``pre < t_j``), its id in the certificate (``p`` when the
     activation has one breakpoint, ``"p:j"`` otherwise) and its scale: the row's
-    slack is ``num / den`` times the certificate's ``g(x) = +-(pre - t_j)``."""
+    slack is ``num / den`` times the certificate's ``g(x) = +-(pre - t_j)``.  (A named
+    tuple: the search makes one per side it considers.)"""
 
     row: tuple[int, ...]
     row_id: int | str
@@ -203,17 +227,14 @@ class Bound:
 def piece_bounds(layer: ScaledLayer, position: int, a: list[int], c: int, s: int,
                  cell: int) -> list[Bound]:
     """The bounds of the open piece ``cell`` for ``pre = (a . x + c) / s``."""
-    act = layer.activation
-    single = len(act.breakpoints) == 1
+    single = len(layer.activation.breakpoints) == 1
     out = []
-    for j in act.bounds(cell):
-        if j is None:
-            continue
-        t = act.breakpoints[j - 1]
-        u, v = t.numerator, t.denominator
-        above = j <= cell // 2
-        raw = [-v * x for x in a] + [v * c - u * s] if above else \
-            [v * x for x in a] + [u * s - v * c]
+    for j, u, v, above in layer.piece_bounds[cell]:
+        if v == 1 and u == 0:
+            raw = [-x for x in a] + [c] if above else a + [-c]
+        else:
+            raw = [-v * x for x in a] + [v * c - u * s] if above else \
+                [v * x for x in a] + [u * s - v * c]
         g = math.gcd(*raw)
         out.append(Bound(tuple(x // g for x in raw), position if single else f"{position}:{j}",
                          (v * s, g), j, above))

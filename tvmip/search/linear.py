@@ -25,7 +25,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
-import networkx as nx
 
 from ..checker.linear import hyperplane
 from ..errors import InternalError
@@ -110,6 +109,8 @@ class Gluer:
         self.lp = MaxSlackLP(max(self.dim - 1, 1))
 
     def glue(self, regions: Sequence[Region]) -> LinearStructure:
+        import networkx as nx  # heavy: only runs that glue pay for it
+
         geometry = [self._geometry(r.pattern) for r in regions]
         maps = tuple(g.output for g in geometry)
         groups: dict[AffineMap, list[int]] = {}

@@ -154,18 +154,22 @@ def root_witness(dim: int, box: Box | None) -> Witness:
     return Witness(tuple(int(v * q) for v in centre), q)
 
 
+def _satisfies(rows: list[Row], point: Witness) -> bool:
+    return slack(rows[0], point) > 0 and (len(rows) == 1 or slack(rows[1], point) > 0)
+
+
 def _inside(rows: list[Row], points: Points) -> Witness | None:
-    """The first known point satisfying ``rows`` strictly (all satisfy the node's rows)."""
+    """The first known point satisfying ``rows`` (one or two) strictly (all satisfy the
+    node's rows)."""
     for point in points:
-        if all(slack(row, point) > 0 for row in rows):
+        if _satisfies(rows, point):
             return point
     return None
 
 
 def _child_points(witness: Witness, rows: list[Row], points: Points) -> Points:
     """Known points of a child: its witness first, then the parent's points inside it."""
-    kept = [pt for pt in points if pt is not witness
-            and all(slack(row, pt) > 0 for row in rows)]
+    kept = [pt for pt in points if pt is not witness and _satisfies(rows, pt)]
     return (witness, *kept[: POINTS_CAP - 1])
 
 
@@ -275,8 +279,9 @@ class Explorer:
 
     def _candidates(self, layer: ScaledLayer, position: int) -> str:
         """The open pieces of the neuron at ``position`` that no look-ahead ruled out."""
-        excluded = self._excluded.get(position, "")
-        return "".join(c for c in layer.activation.piece_symbols if c not in excluded)
+        excluded = self._excluded.get(position)
+        pieces = layer.activation.piece_symbols
+        return pieces if excluded is None else "".join(c for c in pieces if c not in excluded)
 
     def _neuron(self, index: int, j: int, p: np.ndarray, s: int, points: Points) -> None:
         layer = self.layers[index]
@@ -288,15 +293,14 @@ class Explorer:
         position = layer.first + j
         coeffs = p[j].tolist()
         a, c = coeffs[:-1], coeffs[-1]
-        constant = not any(a)
-        candidates = self._candidates(layer, position)
+        # The only state a constant pre-activation allows: its value's cell.
+        fixed = None if any(a) else act.symbol(act.cell_of(Fraction(c, s)))
+        candidates = self._candidates(layer, position) if fixed is None else fixed
         if position < len(self._root.prefix):
             state = self._root.prefix[position]
         elif position == self._cutoff:
             self._frontier(points)
             return
-        elif constant:
-            state = act.symbol(act.cell_of(Fraction(c, s)))
         elif len(candidates) == 1:
             state = candidates
         else:
@@ -305,11 +309,10 @@ class Explorer:
             return
         # A single child: replayed, constant or the last piece left.  Only a replayed
         # branching neuron's bounds join the polyhedron (the others are redundant).
-        if constant and state != act.symbol(act.cell_of(Fraction(c, s))) or \
-                not constant and state not in candidates:
+        if state not in candidates:
             raise InternalError(f"state {state!r} at position {position} is impossible")
         self._pattern.append(state)
-        pushed = [] if constant or len(candidates) == 1 else \
+        pushed = [] if len(candidates) == 1 else \
             piece_bounds(layer, position, a, c, s, act.cell(state))
         for bound in pushed:
             self._poly.push(bound.row, bound.row_id, bound.scale)
@@ -344,7 +347,7 @@ class Explorer:
                     saved = self.lp.basis()
                 evidence, basis = self._decide(bounds, saved, position, side)
                 outcomes.append((side, bounds, evidence, basis))
-                if isinstance(evidence, Motzkin):
+                if isinstance(evidence, Motzkin) and len(act.breakpoints) > 1:
                     skipped |= ruled_out(act, evidence, len(self._poly), bounds)
         if all(isinstance(o[2], Motzkin) for o in outcomes):
             raise InternalError(f"every piece of neuron {position} proved empty on a "
@@ -417,7 +420,8 @@ class Explorer:
                     hint = vertex_hint(self._poly.rows, self.dim) if self.dim > 1 else None
                 evidence, _ = self._decide(bounds, saved, position, side, hint, points[0])
                 if isinstance(evidence, Motzkin):
-                    ruled |= ruled_out(act, evidence, len(self._poly), bounds)
+                    ruled |= ruled_out(act, evidence, len(self._poly), bounds) \
+                        if len(act.breakpoints) > 1 else frozenset(side)
                     self.stats.empty += 1
                     multipliers = self._poly.multipliers(
                         evidence, [(b.row_id, b.scale) for b in bounds])
@@ -452,12 +456,13 @@ class Explorer:
                     self.stats.box_proofs += 1
                     return proof, None
         cached = self._proofs.setdefault((position, side), [])
-        extras = [(b.row, b.row_id) for b in bounds]
-        for known in cached:
-            proof = poly.reuse(extras, known)
-            if proof is not None:
-                self.stats.reused_proofs += 1
-                return proof, None
+        if cached:
+            extras = [(b.row, b.row_id) for b in bounds]
+            for known in cached:
+                proof = poly.reuse(extras, known)
+                if proof is not None:
+                    self.stats.reused_proofs += 1
+                    return proof, None
         ids = [(b.row_id, b.scale) for b in bounds]
         if hint is not None and inside is not None and len(rows) == 1:
             evidence = decide_with_vertices(hint, poly.rows, rows[0], inside,
