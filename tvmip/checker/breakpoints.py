@@ -104,16 +104,13 @@ class BreakpointChecker:
         pattern, claimed, where = self._pending
         left, right_end = _ends(self.left), _ends(right)
         for position, ((row, s), state) in enumerate(zip(self.maps.all_rows(pattern), pattern)):
-            act = self.maps.activation(position)
-            cell = act.cell(state)
-            assert cell is not None
+            spec = self.maps.piece_spec(position, state)
             if row[0] == 0:
-                holds = cell == act.cell_of(Fraction(row[1], s))
+                act = self.maps.activation(position)
+                holds = act.cell(state) == act.cell_of(Fraction(row[1], s))
             else:
-                holds = cell % 2 == 0 and all(
-                    _keeps_sign(signed_bound(row, s, act.breakpoints[j - 1], j <= cell // 2)[0],
-                                left, right_end)
-                    for j in act.bounds(cell) if j is not None)
+                holds = spec is not None and all(
+                    _keeps_sign(signed_bound(row, s, bound)[0], left, right_end) for bound in spec)
             if not holds:
                 raise Rejected(
                     f"{where}: neuron {position} does not keep state {state!r} on the interval "

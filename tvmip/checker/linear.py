@@ -39,12 +39,14 @@ neuron's point and is rejected.
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
 from .errors import FormatError, Rejected
 from .limits import shown
-from .maps import Bound, PatternMaps, homogeneous, neuron_row_id
+from .maps import PatternMaps, RegionBound, homogeneous, neuron_row_id
 from .model import Box, read_point
 from .motzkin import (
     Inequality,
@@ -57,14 +59,24 @@ from .motzkin import (
 from .rationals import parse_rational
 
 Map = tuple[tuple[Fraction, ...], ...]
+RECENT_REGIONS = 64
 
 
 def hyperplane(row: tuple[int, ...]) -> tuple[int, ...]:
-    """A key shared exactly by the rows with the same zero set (scale and sign removed)."""
+    """A key shared exactly by the rows with the same zero set (scale and sign removed).
+    Short rows (n0 <= 8) go through a small cache, as the same rows recur in region
+    after region (at most 1,024 keys of at most 9 map integers each)."""
+    return _cached_hyperplane(row) if len(row) <= 9 else _hyperplane(row)
+
+
+def _hyperplane(row: tuple[int, ...]) -> tuple[int, ...]:
     g = math.gcd(*row)
     lead = next(v for v in row[:-1] if v)
     g = g if lead > 0 else -g
     return tuple(v // g for v in row)
+
+
+_cached_hyperplane = lru_cache(maxsize=1024)(_hyperplane)
 
 
 class LinearChecker:
@@ -77,6 +89,29 @@ class LinearChecker:
         self.patterns: list[str] = []
         self.covered: set[tuple[int, tuple[int, ...]]] = set()
         self.edges: list[tuple[int, int]] = []
+        self._recent: OrderedDict[int, dict[tuple[int, int], RegionBound]] = OrderedDict()
+
+    def _bounds(self, region: int) -> dict[tuple[int, int], RegionBound]:
+        """The strict inequalities of a region by ``(position, j)``, each
+        ``(position, j, sign, row, den)`` (see :meth:`PatternMaps.pattern_bounds`);
+        kept for the most recent regions (a region's records come together, and its
+        neighbours' soon after), so the maps are not recomputed per record."""
+        bounds = self._recent.get(region)
+        if bounds is None:
+            bounds = {(b[0], b[1]): b for b in self.maps.pattern_bounds(self.patterns[region])}
+            self._recent[region] = bounds
+            if len(self._recent) > RECENT_REGIONS:
+                self._recent.popitem(last=False)
+        return bounds
+
+    def _bound(self, region: int, row_id: Any, where: str) -> RegionBound:
+        """The region's inequality named by a neuron row id (``p`` or ``"p:j"``)."""
+        neuron = neuron_row_id(row_id) if isinstance(row_id, (int, str)) \
+            and not isinstance(row_id, bool) else None
+        if neuron is None:
+            raise FormatError(where, "expected a neuron's row: p or 'p:j'")
+        j = self.maps.bound_spec(*neuron, self.patterns[region], where)[0]
+        return self._bounds(region)[(neuron[0], j)]
 
     def feed(self, record: dict[str, Any], where: str) -> None:
         if "f" in record:
@@ -93,7 +128,7 @@ class LinearChecker:
             self._check_no_facet(region, bound, record["y"], record["mu"], where)
         else:
             raise FormatError(where, f"unknown record with keys {shown(sorted(record)[:5])}")
-        self.covered.add((region, hyperplane(bound[0][0])))
+        self.covered.add((region, hyperplane(bound[3])))
 
     def counts(self) -> tuple[int, int]:
         """(linear regions, distinct maps), after checking every hyperplane of every
@@ -131,32 +166,28 @@ class LinearChecker:
             raise Rejected(f"{where}: no region {shown(value)} (there are {len(self.patterns)})")
         return value
 
-    def _target(self, value: Any, where: str) -> tuple[int, Bound]:
+    def _target(self, value: Any, where: str) -> tuple[int, RegionBound]:
         """``[region, row]``: a region and one of its neuron bounds (a row id as in
         Motzkin multipliers) whose hyperplane is not constant."""
         if not isinstance(value, list) or len(value) != 2:
             raise FormatError(where, "expected [region, row]")
         region = self._index(value[0], f"{where}[0]")
-        neuron = neuron_row_id(value[1]) if isinstance(value[1], (int, str)) \
-            and not isinstance(value[1], bool) else None
-        if neuron is None:
-            raise FormatError(f"{where}[1]", "expected a neuron's row: p or 'p:j'")
-        bound = self.maps.bound(*neuron, self.patterns[region], where)
-        if not any(bound[0][0][:-1]):
-            raise Rejected(f"{where}: neuron {neuron[0]} defines no hyperplane in region {region}")
+        bound = self._bound(region, value[1], f"{where}[1]")
+        if not any(bound[3][:-1]):
+            raise Rejected(f"{where}: neuron {bound[0]} defines no hyperplane in region {region}")
         return region, bound
 
     # -- evidence -------------------------------------------------------------------
 
-    def _check_facet(self, region: int, bound: Bound, neighbour: int, value: Any,
+    def _check_facet(self, region: int, bound: RegionBound, neighbour: int, value: Any,
                      where: str) -> None:
         if neighbour == region:
             raise Rejected(f"{where}: a region is not its own neighbour")
         point = homogeneous(read_point(value, self.dim, self.box, f"{where}.x"), f"{where}.x")
-        phi = bound[0][0]
+        phi = bound[3]
         if self.maps.values([phi], point)[0] != 0:
             raise Rejected(f"{where}: the facet point does not lie on the hyperplane of "
-                           f"neuron {bound[1]} (its pre-activation on region {region} does "
+                           f"neuron {bound[0]} (its pre-activation on region {region} does "
                            "not reach the breakpoint there)")
         here = self._side(region, phi[:-1], point, where)
         there = self._side(neighbour, phi[:-1], point, where)
@@ -170,15 +201,16 @@ class LinearChecker:
         occupies near the point (homogeneous); rejects if the point is not on its
         boundary like a facet point (a vanishing inequality not parallel, or a
         violated one)."""
-        bounds = self.maps.pattern_bounds(self.patterns[region])
+        bounds = list(self._bounds(region).values())
         side = None
-        for (position, row), value in zip(bounds, self.maps.values([r for _, r in bounds], point)):
+        for (position, _, sign, row, _), value in zip(bounds, self.maps.values([b[3] for b in bounds],
+                                                                              point)):
             if value:
-                if value < 0:
+                if value * sign < 0:
                     raise Rejected(f"{where}: region {region} violates neuron {position} at "
                                    "the facet point")
                 continue
-            this = _parallel(row[:-1], normal)
+            this = _parallel(row[:-1], normal) * sign
             if this == 0:
                 raise Rejected(f"{where}: neuron {position} of region {region} vanishes at the "
                                "facet point but not along the facet")
@@ -187,28 +219,25 @@ class LinearChecker:
             side = this
         return side
 
-    def _check_no_facet(self, region: int, bound: Bound, value: Any, mu_value: Any,
+    def _check_no_facet(self, region: int, bound: RegionBound, value: Any, mu_value: Any,
                         where: str) -> None:
         """``y >= 0`` on the region's other strict inequalities (box faces included, the
         ones on the hyperplane excluded) and ``mu`` on the hyperplane's equation
         ``pre - t_j`` combine into a constant <= 0: no point of the hyperplane
         satisfies the others."""
-        pattern = self.patterns[region]
-        (row, s), _, _, above = bound
-        phi = row if above else tuple(-v for v in row)
+        _, _, _, phi, s = bound
         plane = hyperplane(phi)
 
         def inequality(row_id: RowId, at: str) -> Inequality:
-            neuron = neuron_row_id(row_id)
-            if neuron is None:
+            if neuron_row_id(row_id) is None:
                 face = box_inequality(self.box, str(row_id), self.dim)
                 if face is None:
                     raise Rejected(f"{at}: unknown row {shown(row_id)!r}")
                 return face
-            (row, den), _, _, _ = self.maps.bound(*neuron, pattern, at)
+            _, _, sign, row, den = self._bound(region, row_id, at)
             if any(row[:-1]) and hyperplane(row) == plane:
                 raise Rejected(f"{at}: row {shown(row_id)} lies on the hyperplane itself")
-            return row, den
+            return (row if sign > 0 else tuple(-v for v in row)), den
 
         terms = read_multipliers(value, where, self.dim, inequality)
         mu = parse_rational(mu_value, f"{where}.mu")
@@ -216,10 +245,10 @@ class LinearChecker:
                             self.maps.budget, where)
         if not is_contradiction(total):
             raise Rejected(f"{where}: the multipliers do not show that the hyperplane of "
-                           f"neuron {bound[1]} misses the interior of a facet of region {region}")
+                           f"neuron {bound[0]} misses the interior of a facet of region {region}")
 
     def _check_covered(self, region: int) -> None:
-        for position, row in self.maps.pattern_bounds(self.patterns[region]):
+        for position, _, _, row, _ in self._bounds(region).values():
             if any(row[:-1]) and (region, hyperplane(row)) not in self.covered:
                 raise Rejected(f"region {region} shares its map with another region but has no "
                                f"facet evidence for the hyperplane of neuron {position}")

@@ -34,6 +34,9 @@ from .model import Layer, Network
 IntRow = tuple[int, ...]
 Terms = tuple[tuple[tuple[int, int], ...], ...]  # per neuron: (input index, weight)
 Bound = tuple[tuple[IntRow, int], int, int, bool]  # (row, den), position, j, above
+# A bound of a region, unsigned: sign * (row . (x, 1)) / den > 0, row that of pre - t_j.
+RegionBound = tuple[int, int, int, IntRow, int]  # position, j, sign, row, den
+PieceSpec = tuple[tuple[int, int, int, bool], ...]  # the piece's bounds: (j, u, v, above)
 _BOUND_ID = re.compile(r"(0|[1-9][0-9]{0,8}):([1-9][0-9]{0,8})")
 
 
@@ -78,19 +81,23 @@ class PatternMaps:
         ]
         self.symbols = "".join(sorted({act.symbol(cell) for act in self.activations
                                        for cell in range(act.cells) if act.stateful}))
+        # Per layer: the activation on each state as integers (k, c) over a common
+        # unit (output = (k pre + c) / unit), and each open piece's bounds.
+        self._outputs = [_integer_cells(act) for act in self.activations]
+        self._specs = [_piece_specs(act) for act in self.activations]
 
     def _inputs(self, index: int, pattern: str) -> tuple[list[IntRow | None], int, int]:
         """The input map of layer ``index >= 1`` (None for rows that are zero),
         reduced by the gcd of its entries and denominator, with its integers' size in
         bits."""
         rows, d = self.layer_rows(index - 1, pattern)
-        act = self.activations[index - 1]
-        if act.stateful:
+        unit, by_state = self._outputs[index - 1]
+        if self.activations[index - 1].stateful:
             start = self.first[index - 1]
-            maps = [act.affine(act.cell(state)) for state in pattern[start:start + len(rows)]]
+            maps = [by_state[state] for state in pattern[start:start + len(rows)]]
         else:
-            maps = [act.affine(0)] * len(rows)
-        inputs, d = _activated(rows, d, maps)
+            maps = [by_state[None]] * len(rows)
+        inputs, d = _activated(rows, d, maps, unit)
         flat = [v for row in inputs if row is not None for v in row]
         g = math.gcd(d, *flat)
         if g > 1:
@@ -166,38 +173,59 @@ class PatternMaps:
             return act.piece_symbols
         return act.symbol(act.cell_of(Fraction(row[-1], s)))
 
-    def bound(self, position: int, j: int | None, pattern: str, where: str) -> Bound:
-        """The strict inequality ``g(x) > 0`` that breakpoint ``j`` (None: the only one)
-        of the neuron at ``position`` imposes on ``pattern``'s region, whose state there
-        must be an open piece: ``pre - t_j`` above it, ``t_j - pre`` below, as an
-        integer row over its positive denominator.  A row id names ``j`` exactly when
-        the activation has several breakpoints; anything else is :class:`Rejected`."""
-        act = self.activation(position) if 0 <= position < len(pattern) else None
-        cell = None if act is None else act.cell(pattern[position])
-        k = 0 if act is None else len(act.breakpoints)
-        if act is None or cell is None or cell % 2 or (j is None) != (k == 1) \
-                or j is not None and not 1 <= j <= k:
+    def bound_spec(self, position: int, j: int | None, pattern: str,
+                   where: str) -> tuple[int, int, int, bool]:
+        """The bound ``(j, u, v, above)`` that breakpoint ``j`` (None: the only one) of
+        the neuron at ``position`` imposes on ``pattern``'s region, whose state there
+        must be an open piece.  A row id names ``j`` exactly when the activation has
+        several breakpoints; anything else is :class:`Rejected`."""
+        spec = None
+        if 0 <= position < len(pattern):
+            index = self.neuron[position][0]
+            k = len(self.activations[index].breakpoints)
+            if (j is None) == (k == 1):
+                spec = self._specs[index].get(pattern[position])
+        bound = spec[0] if spec and j is None else \
+            next((b for b in spec or () if b[0] == j), None)
+        if bound is None:
             raise Rejected(f"{where}: no strict inequality of neuron {shown(position)} "
                            f"{'' if j is None else f'at breakpoint {shown(j)} '}on this region")
-        j = j or 1
-        row, s = self.row(position, pattern)
-        above = j <= cell // 2
-        return signed_bound(row, s, act.breakpoints[j - 1], above), position, j, above
+        return bound
 
-    def pattern_bounds(self, pattern: str) -> list[tuple[int, IntRow]]:
-        """The strict inequalities ``row . (x, 1) > 0`` of a full pattern's region, with
-        the position of the neuron each comes from: for a neuron in an open piece,
-        ``pre - t_j > 0`` for the breakpoint below it and ``t_j - pre > 0`` for the one
-        above (denominators dropped: they are positive)."""
+    def bound(self, position: int, j: int | None, pattern: str, where: str) -> Bound:
+        """The strict inequality ``g(x) > 0`` of :meth:`bound_spec`: ``pre - t_j`` above
+        the breakpoint, ``t_j - pre`` below, as an integer row over its positive
+        denominator, with its position, ``j`` and sense."""
+        bound = self.bound_spec(position, j, pattern, where)
+        row, s = self.row(position, pattern)
+        return signed_bound(row, s, bound), position, bound[0], bound[3]
+
+    def piece_spec(self, position: int, state: str) -> PieceSpec | None:
+        """The bounds ``(j, u, v, above)`` of the open piece ``state`` of the neuron at
+        ``position`` (None when ``state`` is a breakpoint's cell)."""
+        return self._specs[self.neuron[position][0]].get(state)
+
+    def pattern_bounds(self, pattern: str) -> list[RegionBound]:
+        """The strict inequalities of a full pattern's region: for a neuron in an open
+        piece, ``pre - t_j > 0`` for the breakpoint below it and ``t_j - pre > 0`` for
+        the one above, as ``(position, j, sign, row, den)`` with ``row / den`` the map
+        of ``pre - t_j`` and ``sign`` +1 above it, -1 below (rows are not negated: the
+        caller multiplies values by the sign)."""
         out = []
-        for position, ((row, s), state) in enumerate(zip(self.all_rows(pattern), pattern)):
-            act = self.activation(position)
-            cell = act.cell(state)
-            assert cell is not None
-            if cell % 2 == 0:
-                out.extend((position, signed_bound(row, s, act.breakpoints[j - 1],
-                                                   j <= cell // 2)[0])
-                           for j in act.bounds(cell) if j is not None)
+        position = 0
+        for index, act in enumerate(self.activations):
+            if not act.stateful:
+                continue
+            rows, s = self.layer_rows(index, pattern)
+            specs = self._specs[index]
+            for row in rows:
+                for j, u, v, above in specs.get(pattern[position]) or ():
+                    if u:
+                        out.append((position, j, 1 if above else -1,
+                                    (*(v * a for a in row[:-1]), v * row[-1] - u * s), v * s))
+                    else:
+                        out.append((position, j, 1 if above else -1, row, s))
+                position += 1
         return out
 
     def values(self, rows: list[IntRow], x: tuple[int, ...]) -> list[int]:
@@ -207,31 +235,48 @@ class PatternMaps:
         return [sum(map(mul, row, x)) for row in rows]
 
 
-def signed_bound(row: IntRow, s: int, t: Fraction, above: bool) -> tuple[IntRow, int]:
-    """``pre - t`` (``above``) or ``t - pre`` for ``pre = row . (x, 1) / s``, as an integer
-    row over the positive denominator ``s * t.denominator``."""
-    if t:
-        u, v = t.numerator, t.denominator
+def signed_bound(row: IntRow, s: int, bound: tuple[int, int, int, bool]) -> tuple[IntRow, int]:
+    """``pre - t`` (``above``) or ``t - pre`` for ``pre = row . (x, 1) / s`` and the bound
+    ``(j, u, v, above)`` of ``t = u / v``, as an integer row over the positive
+    denominator ``s * v``."""
+    _, u, v, above = bound
+    if u:
         row, s = (*(v * a for a in row[:-1]), v * row[-1] - u * s), v * s
     return (row if above else tuple(-a for a in row)), s
 
 
-def _activated(rows: list[IntRow], d: int,
-               maps: list[tuple[Fraction, Fraction]]) -> tuple[list[IntRow | None], int]:
-    """``slope * row + offset`` for each row over ``d`` and its ``(slope, offset)``, as
-    integer rows (None for a zero row) over ``d * M``, ``M`` the common denominator of
-    the slopes and offsets."""
-    scale = math.lcm(*(v.denominator for pair in maps for v in pair))
+def _piece_specs(act: Activation) -> dict[str, PieceSpec]:
+    """Each open piece's bounds ``(j, u, v, above)``, by the piece's symbol."""
+    specs = {}
+    for cell in range(0, act.cells, 2):
+        specs[act.symbol(cell)] = tuple(
+            (j, act.breakpoints[j - 1].numerator, act.breakpoints[j - 1].denominator,
+             j <= cell // 2) for j in act.bounds(cell) if j is not None)
+    return specs
+
+
+def _integer_cells(act: Activation) -> tuple[int, dict[str | None, tuple[int, int]]]:
+    """The activation on each state (None: a stateless layer's single piece) as
+    integers ``(k, c)`` over a common ``unit``: ``sigma = (k pre + c) / unit``."""
+    pairs = {act.symbol(cell) if act.stateful else None: act.affine(cell)
+             for cell in range(act.cells)}
+    unit = math.lcm(*(v.denominator for pair in pairs.values() for v in pair))
+    return unit, {state: (int(k * unit), int(c * unit)) for state, (k, c) in pairs.items()}
+
+
+def _activated(rows: list[IntRow], d: int, maps: list[tuple[int, int]],
+               unit: int) -> tuple[list[IntRow | None], int]:
+    """``(k row + c) / unit`` for each row over ``d`` and its ``(k, c)``, as integer rows
+    (None for a zero row) over ``d * unit``."""
     out: list[IntRow | None] = []
-    for row, (slope, offset) in zip(rows, maps):
-        if not slope and not offset:
+    for row, (k, c) in zip(rows, maps):
+        if not k and not c:
             out.append(None)
-        elif slope == 1 and not offset and scale == 1:
+        elif k == 1 and not c and unit == 1:
             out.append(row)
         else:
-            k, c = int(slope * scale), int(offset * scale) * d
-            out.append((*(k * a for a in row[:-1]), k * row[-1] + c))
-    return out, d * scale
+            out.append((*(k * a for a in row[:-1]), k * row[-1] + c * d))
+    return out, d * unit
 
 
 def _integer_layer(layer: Layer) -> tuple[Terms, tuple[int, ...], int]:

@@ -20,7 +20,7 @@ from fractions import Fraction
 from typing import Any
 
 from .errors import FormatError, Rejected
-from .limits import MAX_MAP_BITS, Budget, shown
+from .limits import MAX_MAP_BITS, MAX_NUMBER_BITS, Budget, shown
 from .model import Box
 from .rationals import parse_rational
 
@@ -30,7 +30,8 @@ _BOX_FACE = re.compile(r"(lo|hi)(0|[1-9][0-9]{0,5})")
 
 
 def read_multipliers(value: Any, where: str, dim: int,
-                     inequality: Callable[[RowId, str], Inequality]) -> list[tuple[Inequality, Fraction]]:
+                     inequality: Callable[[RowId, str], Inequality],
+                     ) -> list[tuple[Inequality, Fraction | int]]:
     """Parse ``[[row id, multiplier], ...]``: at most ``dim + 1`` distinct ids,
     multipliers >= 0, not all 0.  ``inequality(row_id, place)`` resolves an id (and
     rejects unknown ones)."""
@@ -51,7 +52,8 @@ def read_multipliers(value: Any, where: str, dim: int,
         if row_id in seen:
             raise Rejected(f"{at}: row {shown(row_id)!r} listed twice")
         seen.add(row_id)
-        y = parse_rational(raw, f"{at}[1]")
+        y = raw if type(raw) is int and raw.bit_length() <= MAX_NUMBER_BITS \
+            else parse_rational(raw, f"{at}[1]")
         if y < 0:
             raise Rejected(f"{at}: negative multiplier {shown(y)}")
         terms.append((inequality(row_id, at), y))
@@ -60,21 +62,27 @@ def read_multipliers(value: Any, where: str, dim: int,
     return terms
 
 
-def combination(terms: list[tuple[Inequality, Fraction]], dim: int, budget: Budget,
+def combination(terms: list[tuple[Inequality, Fraction | int]], dim: int, budget: Budget,
                 where: str) -> list[int]:
     """``sum y_i g_i`` as integer coefficients (gradient, then constant) over a
-    positive common denominator: signs and zeros are exactly those of the sum."""
-    denominator = 1
-    for (_, den), y in terms:
-        scale = den * y.denominator
-        denominator = denominator // math.gcd(denominator, scale) * scale
-        if denominator.bit_length() > 2 * MAX_MAP_BITS:
-            raise FormatError(where, "the multipliers have no common denominator within "
-                              f"{2 * MAX_MAP_BITS} bits (a resource bound)")
+    positive common denominator: signs and zeros are exactly those of the sum.  The
+    common denominator may not pass ``2 * MAX_MAP_BITS`` bits (checked as it grows
+    when the denominators are large)."""
+    scales = [den * (1 if type(y) is int else y.denominator) for (_, den), y in terms]
+    limit = 2 * MAX_MAP_BITS
+    if sum(v.bit_length() for v in scales) <= limit:
+        denominator = math.lcm(*scales)
+    else:
+        denominator = 1
+        for scale in scales:
+            denominator = denominator // math.gcd(denominator, scale) * scale
+            if denominator.bit_length() > limit:
+                raise FormatError(where, "the multipliers have no common denominator within "
+                                  f"{limit} bits (a resource bound)")
     budget.spend(len(terms) * (dim + 1) * (1 + denominator.bit_length() // 32))
     total = [0] * (dim + 1)
-    for (row, den), y in terms:
-        factor = y.numerator * (denominator // (den * y.denominator))
+    for ((row, _), y), scale in zip(terms, scales):
+        factor = (y if type(y) is int else y.numerator) * (denominator // scale)
         total = [t + factor * v for t, v in zip(total, row)]
     return total
 

@@ -210,9 +210,9 @@ class TreeChecker:
         cell has a constant map, which the tree walk checked)."""
         point = read_point(value, self.dim, self.box, f"{where}.x")
         bounds = self.maps.pattern_bounds(pattern)
-        values = self.maps.values([row for _, row in bounds], homogeneous(point, f"{where}.x"))
-        for (position, _), v in zip(bounds, values):
-            if v <= 0:
+        values = self.maps.values([b[3] for b in bounds], homogeneous(point, f"{where}.x"))
+        for (position, _, sign, _, _), v in zip(bounds, values):
+            if v * sign <= 0:
                 raise Rejected(
                     f"{where}: the witness of region {pattern!r} violates the strict "
                     f"inequality of neuron {position} (state {pattern[position]!r})"

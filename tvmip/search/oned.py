@@ -85,12 +85,13 @@ class Partition:
         width = self.states.shape[1]
         positions = np.arange(width)[None, :]
         for start in range(0, len(self.states), 65536):
-            block = self.symbols[positions, self.states[start:start + 65536]]
+            block = np.ascontiguousarray(self.symbols[positions, self.states[start:start + 65536]])
             if width == 0:
                 yield from ("" for _ in range(len(block)))
-                continue
-            yield from (str(row) for row in
-                        np.ascontiguousarray(block, dtype=np.uint32).view(f"<U{width}").ravel())
+            elif block.dtype == np.uint8:
+                yield from (row.decode() for row in block.view(f"S{width}").ravel())
+            else:
+                yield from (str(row) for row in block.view(f"<U{width}").ravel())
 
     def breakpoint(self, i: int) -> Fraction:
         return Fraction(int(self.bn[i]), int(self.bd[i]))
@@ -115,21 +116,25 @@ def propagate(network: ScaledNetwork, box: Box | None = None) -> Partition:
             all_states = [st[parent] for st in all_states] + [cells]
             g, h, s = _activated(layer, pa[parent], pc[parent], s, cells)
         else:
-            g, h, s = _activated(layer, pa, pc, s, np.zeros(pa.shape, dtype=np.int16))
+            g, h, s = _activated(layer, pa, pc, s, np.zeros(pa.shape, dtype=np.int8))
         g, h, d = _reduce(g, h, s)
     slope, offset, denominator = _pre_activations(network.output, g, h, d)
     slope, offset, denominator = _reduce(slope, offset, denominator)
-    states = np.hstack(all_states) if all_states else np.zeros((len(g), 0), dtype=np.int16)
+    states = np.hstack(all_states) if all_states else np.zeros((len(g), 0), dtype=np.int8)
     return Partition(bn, bd, states, _symbol_table(network), slope, offset, denominator, box)
 
 
 def _symbol_table(network: ScaledNetwork) -> np.ndarray:
-    """``table[p, cell]``: the code point of the symbol of neuron ``p``'s cell."""
+    """``table[p, cell]``: the code point of the symbol of neuron ``p``'s cell (bytes
+    when every symbol is ASCII, UCS-4 otherwise)."""
     acts = [layer.activation for layer in network.layers if layer.stateful
             for _ in range(layer.width)]
-    table = np.zeros((len(acts), max((a.cells for a in acts), default=1)), dtype=np.uint32)
-    for p, act in enumerate(acts):
-        table[p, :act.cells] = [ord(act.symbol(cell)) for cell in range(act.cells)]
+    codes = [[ord(c) for c in act.symbols] for act in acts]
+    big = any(code >= 128 for row in codes for code in row)
+    table = np.zeros((len(acts), max((a.cells for a in acts), default=1)),
+                     dtype=np.uint32 if big else np.uint8)
+    for p, row in enumerate(codes):
+        table[p, :len(row)] = row
     return table
 
 
@@ -153,24 +158,25 @@ def _cells(signs: np.ndarray, breakpoints: int) -> np.ndarray:
     """Each neuron's cell from the signs of ``pre - t_j`` over its breakpoints: the
     breakpoint ``t_j`` where the sign is 0 (a constant at it), else the open piece
     above as many breakpoints as the sign is positive."""
+    if breakpoints == 1:  # cells 0, 1, 2 are the signs -1, 0, +1
+        return (signs + 1).astype(np.int8)
     signs = signs.reshape(len(signs), -1, breakpoints)
     at = signs == 0
     piece = 2 * np.count_nonzero(signs > 0, axis=2)
     exact = 2 * np.argmax(at, axis=2) + 1
-    return np.where(np.any(at, axis=2), exact, piece).astype(np.int16)
+    return np.where(np.any(at, axis=2), exact, piece).astype(np.int16 if breakpoints > 63 else np.int8)
 
 
 def _activated(layer: ScaledLayer, pa: np.ndarray, pc: np.ndarray, s: int,
                cells: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     """The layer's output on every interval: ``(k pre + c) / unit`` on each neuron's
     cell (see :class:`~tvmip.model.scaled.ScaledLayer`), over ``s * unit``."""
+    if layer.masks:
+        mask = np.array([k for k, _ in layer.cell_maps], dtype=np.int64)[cells]
+        return pa * mask, pc * mask, s
     maps = np.array(layer.cell_maps, dtype=object)
     k, c = maps[cells, 0], maps[cells, 1]
-    if layer.unit == 1 and not np.any(c != 0) and np.all((k == 0) | (k == 1)):
-        mask = k.astype(np.int64)
-        return pa * mask, pc * mask, s
-    big = True
-    pa, pc = _as(pa, big), _as(pc, big)
+    pa, pc = _as(pa, True), _as(pc, True)
     return pa * k, pc * k + c * s, s * layer.unit
 
 
