@@ -25,7 +25,7 @@ from typing import Any
 
 from .errors import FormatError, Rejected
 from .limits import Budget, shown
-from .maps import PatternMaps, signed_bound
+from .maps import PatternMaps
 from .model import Box, Network
 from .rationals import parse_rational
 
@@ -64,7 +64,7 @@ class BreakpointChecker:
             if len(pattern) != self.maps.length:
                 raise Rejected(f"{where}: pattern of length {len(pattern)} for a network with "
                                f"{self.maps.length} neurons with a state")
-            if any(self.maps.activation(k).cell(c) is None for k, c in enumerate(pattern)):
+            if not self.maps.is_pattern(pattern):
                 raise Rejected(f"{where}: a state that is not one of its neuron's activation")
             self._pending = (pattern, self._read_map(record["f"], f"{where}.f"), where)
             self.expect_interval = False
@@ -103,19 +103,12 @@ class BreakpointChecker:
         assert self._pending is not None
         pattern, claimed, where = self._pending
         left, right_end = _ends(self.left), _ends(right)
-        for position, ((row, s), state) in enumerate(zip(self.maps.all_rows(pattern), pattern)):
-            spec = self.maps.piece_spec(position, state)
-            if row[0] == 0:
-                act = self.maps.activation(position)
-                holds = act.cell(state) == act.cell_of(Fraction(row[1], s))
-            else:
-                holds = spec is not None and all(
-                    _keeps_sign(signed_bound(row, s, bound)[0], left, right_end) for bound in spec)
-            if not holds:
-                raise Rejected(
-                    f"{where}: neuron {position} does not keep state {state!r} on the interval "
-                    f"({_end(self.left, '-inf')}, {_end(right, '+inf')})"
-                )
+        violated = self._violated(pattern, left, right_end)
+        if violated is not None:
+            raise Rejected(
+                f"{where}: neuron {violated} does not keep state {pattern[violated]!r} on the "
+                f"interval ({_end(self.left, '-inf')}, {_end(right, '+inf')})"
+            )
         rows, s = self.maps.output_rows(pattern)
         actual = tuple((Fraction(r[0], s), Fraction(r[1], s)) for r in rows)
         if actual != claimed:
@@ -129,6 +122,39 @@ class BreakpointChecker:
         self.regions += 1
         self._pending = None
 
+    def _violated(self, pattern: str, left: tuple[int, int] | None,
+                  right: tuple[int, int] | None) -> int | None:
+        """The first neuron whose state does not hold on the whole interval: an open
+        piece whose bounds ``+-(pre - t_j)`` are not positive throughout, or a
+        breakpoint's cell whose pre-activation is not that constant."""
+        maps = self.maps
+        for index, act in enumerate(maps.activations):
+            if not act.stateful:
+                continue
+            rows, s = maps.layer_rows(index, pattern)
+            start = maps.first[index]
+            signs = maps.signs[index]
+            if signs is not None:  # one breakpoint, at 0: a sign per state
+                for k, ((slope, offset), state) in enumerate(zip(rows, pattern[start:])):
+                    sign = signs[state]
+                    if not (_keeps_sign(sign * slope, sign * offset, left, right) if sign
+                            else slope == offset == 0):
+                        return start + k
+                continue
+            specs, at = maps.specs[index], maps.at[index]
+            for k, ((slope, offset), state) in enumerate(zip(rows, pattern[start:])):
+                spec = specs.get(state)
+                if spec is None:
+                    if slope != 0 or Fraction(offset, s) != at[state]:
+                        return start + k
+                    continue
+                for _, u, v, above in spec:
+                    a, c = (slope, offset) if not u else (v * slope, v * offset - u * s)
+                    if not (_keeps_sign(a, c, left, right) if above else
+                            _keeps_sign(-a, -c, left, right)):
+                        return start + k
+        return None
+
     def _check_breakpoint(self, before: str, after: str, point: Fraction | None, where: str) -> None:
         """The patterns must differ, and the first differing neuron's pre-activation
         reach a breakpoint of its activation at ``point``."""
@@ -137,7 +163,9 @@ class BreakpointChecker:
             raise Rejected(f"{where}: the same pattern on both sides of breakpoint {shown(point)}")
         assert point is not None
         (slope, offset), s = self.maps.row(first, before)
-        if (slope * point + offset) / s not in self.maps.activation(first).breakpoints:
+        value = slope * point + offset  # s times the pre-activation at the point
+        if not (value == 0 if self.maps.signs[self.maps.neuron[first][0]] is not None
+                else value / s in self.maps.activation(first).breakpoints):
             raise Rejected(f"{where}: neuron {first} reaches no breakpoint of its activation at "
                            f"breakpoint {shown(point)}")
 
@@ -152,12 +180,10 @@ def _ends(value: Fraction | None) -> tuple[int, int] | None:
     return None if value is None else (value.numerator, value.denominator)
 
 
-def _keeps_sign(row: tuple[int, ...], left: tuple[int, int] | None,
+def _keeps_sign(slope: int, offset: int, left: tuple[int, int] | None,
                 right: tuple[int, int] | None) -> bool:
-    """Whether ``slope x + offset > 0`` on the open interval (left, right) for
-    ``row = (slope, offset)``, the ends given as (numerator, positive denominator) or
-    None when infinite."""
-    slope, offset = row
+    """Whether ``slope x + offset > 0`` on the open interval (left, right), the ends
+    given as (numerator, positive denominator) or None when infinite."""
     if slope == 0:
         return offset > 0
     end = left if slope > 0 else right  # the end where the function is smallest

@@ -82,9 +82,19 @@ class PatternMaps:
         self.symbols = "".join(sorted({act.symbol(cell) for act in self.activations
                                        for cell in range(act.cells) if act.stateful}))
         # Per layer: the activation on each state as integers (k, c) over a common
-        # unit (output = (k pre + c) / unit), and each open piece's bounds.
+        # unit (output = (k pre + c) / unit), each open piece's bounds (j, u, v, above)
+        # by symbol, and the breakpoint of each breakpoint's symbol.
         self._outputs = [_integer_cells(act) for act in self.activations]
-        self._specs = [_piece_specs(act) for act in self.activations]
+        self.specs = [_piece_specs(act) for act in self.activations]
+        self._full = re.compile("".join(
+            f"[{re.escape(act.symbols)}]{{{len(terms)}}}"
+            for (terms, _, _), act in zip(self.layers, self.activations) if act.stateful))
+        self.at = [{act.symbol(2 * j + 1): t for j, t in enumerate(act.breakpoints)}
+                   for act in self.activations]
+        # For an activation whose only breakpoint is 0: the sign of pre on each state
+        # (0 at the breakpoint), the fast path of the breakpoint checker.
+        self.signs = [{"-": -1, "0": 0, "+": 1} if act.breakpoints == (0,) else None
+                      for act in self.activations]
 
     def _inputs(self, index: int, pattern: str) -> tuple[list[IntRow | None], int, int]:
         """The input map of layer ``index >= 1`` (None for rows that are zero),
@@ -99,7 +109,7 @@ class PatternMaps:
             maps = [by_state[None]] * len(rows)
         inputs, d = _activated(rows, d, maps, unit)
         flat = [v for row in inputs if row is not None for v in row]
-        g = math.gcd(d, *flat)
+        g = math.gcd(d, *flat) if d > 1 else 1
         if g > 1:
             d //= g
             inputs = [None if row is None else tuple(v // g for v in row) for row in inputs]
@@ -184,7 +194,7 @@ class PatternMaps:
             index = self.neuron[position][0]
             k = len(self.activations[index].breakpoints)
             if (j is None) == (k == 1):
-                spec = self._specs[index].get(pattern[position])
+                spec = self.specs[index].get(pattern[position])
         bound = spec[0] if spec and j is None else \
             next((b for b in spec or () if b[0] == j), None)
         if bound is None:
@@ -200,10 +210,14 @@ class PatternMaps:
         row, s = self.row(position, pattern)
         return signed_bound(row, s, bound), position, bound[0], bound[3]
 
+    def is_pattern(self, pattern: str) -> bool:
+        """Whether ``pattern`` gives every neuron with a state one of its activation's."""
+        return self._full.fullmatch(pattern) is not None
+
     def piece_spec(self, position: int, state: str) -> PieceSpec | None:
         """The bounds ``(j, u, v, above)`` of the open piece ``state`` of the neuron at
         ``position`` (None when ``state`` is a breakpoint's cell)."""
-        return self._specs[self.neuron[position][0]].get(state)
+        return self.specs[self.neuron[position][0]].get(state)
 
     def pattern_bounds(self, pattern: str) -> list[RegionBound]:
         """The strict inequalities of a full pattern's region: for a neuron in an open
@@ -217,7 +231,7 @@ class PatternMaps:
             if not act.stateful:
                 continue
             rows, s = self.layer_rows(index, pattern)
-            specs = self._specs[index]
+            specs = self.specs[index]
             for row in rows:
                 for j, u, v, above in specs.get(pattern[position]) or ():
                     if u:
