@@ -23,6 +23,25 @@ and the look-ahead wildcard ``*`` sorts before every symbol.
 
 This record is shared by the producer and the trusted checker, so both read a
 network's activations the same way; every stage of tvmip asks it, never a name.
+
+A network file names an activation (:func:`activation_from_json`) as:
+
+* ``"identity"``, ``"relu"``;
+* ``"step"`` (1 if z >= 0 else 0) and ``"sign"`` (+1 if z >= 0 else -1), the units
+  of binarized-activation networks;
+* ``"hardtanh"``: clip(z, -1, 1);
+* ``{"leaky_relu": a}``: a z for z < 0, z for z >= 0;
+* ``{"quantize": {"scale": s, "zero_point": z0, "qmin": a, "qmax": b}}``: ONNX
+  QuantizeLinear then DequantizeLinear, exactly: ``q = clamp(round_half_even(z / s)
+  + z0, a, b)`` and ``(q - z0) s``, a staircase with a breakpoint at each
+  ``s (m + 1/2)`` between levels, where the value is that of the even one of
+  ``m`` and ``m + 1``;
+* ``{"pwl": {"breakpoints": [t_1..t_k], "pieces": [[slope, offset] x (k + 1)],
+  "values": [v_1..v_k]}}``: any piecewise-linear map (the value exactly at ``t_j``
+  is ``v_j``).
+
+All numbers are exact rationals; the canonical form (for the network's hash) uses
+integers and ``"p/q"`` strings.
 """
 
 from __future__ import annotations
@@ -30,6 +49,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
+
+from .errors import FormatError
+from .limits import MAX_BREAKPOINTS, shown
+from .rationals import format_rational, parse_rational
 
 BINARY_SYMBOLS = "-0+"
 DIGITS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -109,8 +132,116 @@ class Activation:
         return slope * value + offset
 
 
-RELU = Activation("relu", (Fraction(0),), ((Fraction(0), Fraction(0)), (Fraction(1), Fraction(0))),
-                  (Fraction(0),))
-IDENTITY = Activation("identity", (), ((Fraction(1), Fraction(0)),), ())
-ACTIVATIONS = {"relu": RELU, "identity": IDENTITY}
-"""The activations a network file may name."""
+def _constant_pieces(levels: list[Fraction]) -> tuple[tuple[Fraction, Fraction], ...]:
+    return tuple((Fraction(0), level) for level in levels)
+
+
+ZERO, ONE = Fraction(0), Fraction(1)
+RELU = Activation("relu", (ZERO,), ((ZERO, ZERO), (ONE, ZERO)), (ZERO,))
+IDENTITY = Activation("identity", (), ((ONE, ZERO),), ())
+STEP = Activation("step", (ZERO,), _constant_pieces([ZERO, ONE]), (ONE,))
+SIGN = Activation("sign", (ZERO,), _constant_pieces([-ONE, ONE]), (ONE,))
+HARDTANH = Activation("hardtanh", (-ONE, ONE), ((ZERO, -ONE), (ONE, ZERO), (ZERO, ONE)),
+                      (-ONE, ONE))
+ACTIVATIONS = {"relu": RELU, "identity": IDENTITY, "step": STEP, "sign": SIGN,
+               "hardtanh": HARDTANH}
+"""The activations a network file names by a word; :data:`FAMILIES` take parameters."""
+
+
+def leaky_relu(slope: Fraction) -> Activation:
+    """``slope * z`` below 0, ``z`` above."""
+    return Activation({"leaky_relu": format_rational(slope)}, (ZERO,),
+                      ((slope, ZERO), (ONE, ZERO)), (ZERO,))
+
+
+def quantize(scale: Fraction, zero_point: int, qmin: int, qmax: int) -> Activation:
+    """ONNX QuantizeLinear followed by DequantizeLinear (see the module docstring)."""
+    if not scale > 0:
+        raise ValueError("the scale must be positive")
+    if not qmin <= zero_point <= qmax:
+        raise ValueError("the zero point must lie between qmin and qmax")
+    if qmax - qmin > MAX_BREAKPOINTS:
+        raise ValueError(f"more than {MAX_BREAKPOINTS} quantization steps")
+    spec = {"quantize": {"scale": format_rational(scale), "zero_point": zero_point,
+                         "qmin": qmin, "qmax": qmax}}
+    steps = range(qmin - zero_point, qmax - zero_point)  # m: between levels m and m + 1
+    return Activation(spec, tuple(scale * (m + Fraction(1, 2)) for m in steps),
+                      _constant_pieces([scale * q for q in range(qmin - zero_point,
+                                                                 qmax - zero_point + 1)]),
+                      tuple(scale * (m if m % 2 == 0 else m + 1) for m in steps))
+
+
+def pwl(breakpoints: list[Fraction], pieces: list[tuple[Fraction, Fraction]],
+        values: list[Fraction]) -> Activation:
+    """A general piecewise-linear activation."""
+    if len(breakpoints) > MAX_BREAKPOINTS:
+        raise ValueError(f"more than {MAX_BREAKPOINTS} breakpoints")
+    if any(b <= a for a, b in zip(breakpoints, breakpoints[1:])):
+        raise ValueError("the breakpoints must increase strictly")
+    if len(pieces) != len(breakpoints) + 1 or len(values) != len(breakpoints):
+        raise ValueError("k breakpoints need k + 1 pieces and k values")
+    spec = {"pwl": {"breakpoints": [format_rational(t) for t in breakpoints],
+                    "pieces": [[format_rational(a), format_rational(b)] for a, b in pieces],
+                    "values": [format_rational(v) for v in values]}}
+    return Activation(spec, tuple(breakpoints), tuple(pieces), tuple(values))
+
+
+def _integer(value: Any, where: str) -> int:
+    number = parse_rational(value, where)
+    if number.denominator != 1:
+        raise FormatError(where, f"expected an integer, got {shown(number)}")
+    return number.numerator
+
+
+def _list(value: Any, where: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise FormatError(where, "expected a list")
+    if len(value) > 2 * MAX_BREAKPOINTS + 2:
+        raise FormatError(where, f"more than {MAX_BREAKPOINTS} breakpoints")
+    return value
+
+
+def _family(name: str, value: Any, where: str) -> Activation:
+    at = f"{where}.{name}"
+    if name == "leaky_relu":
+        return leaky_relu(parse_rational(value, at))
+    if not isinstance(value, dict):
+        raise FormatError(at, "expected an object")
+    if name == "quantize":
+        if set(value) != {"scale", "zero_point", "qmin", "qmax"}:
+            raise FormatError(at, "expected the keys scale, zero_point, qmin, qmax")
+        return quantize(parse_rational(value["scale"], f"{at}.scale"),
+                        *(_integer(value[k], f"{at}.{k}") for k in ("zero_point", "qmin", "qmax")))
+    if set(value) != {"breakpoints", "pieces", "values"}:
+        raise FormatError(at, "expected the keys breakpoints, pieces, values")
+    pieces = []
+    for i, pair in enumerate(_list(value["pieces"], f"{at}.pieces")):
+        if not isinstance(pair, list) or len(pair) != 2:
+            raise FormatError(f"{at}.pieces[{i}]", "expected [slope, offset]")
+        pieces.append((parse_rational(pair[0], f"{at}.pieces[{i}][0]"),
+                       parse_rational(pair[1], f"{at}.pieces[{i}][1]")))
+    return pwl([parse_rational(t, f"{at}.breakpoints[{i}]")
+                for i, t in enumerate(_list(value["breakpoints"], f"{at}.breakpoints"))],
+               pieces,
+               [parse_rational(v, f"{at}.values[{i}]")
+                for i, v in enumerate(_list(value["values"], f"{at}.values"))])
+
+
+FAMILIES = ("leaky_relu", "quantize", "pwl")
+
+
+def activation_from_json(value: Any, where: str) -> Activation:
+    """The activation a network file names (see the module docstring)."""
+    if isinstance(value, str) and value in ACTIVATIONS:
+        return ACTIVATIONS[value]
+    if isinstance(value, dict) and len(value) == 1 and next(iter(value)) in FAMILIES:
+        name, params = next(iter(value.items()))
+        try:
+            return _family(name, params, where)
+        except ValueError as exc:
+            if isinstance(exc, FormatError):
+                raise
+            raise FormatError(f"{where}.{name}", str(exc)) from None
+    raise FormatError(where, f"unknown activation {shown(value)!r} (known: "
+                      f"{', '.join(ACTIVATIONS)}, and {{name: parameters}} for "
+                      f"{', '.join(FAMILIES)})")

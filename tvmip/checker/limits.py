@@ -45,6 +45,7 @@ MAX_EVIDENCE_BITS = 12_000
 beyond it a run stops with a resource limit (exit 3) naming the region."""
 MAX_MAP_BITS = 4 * MAX_EVIDENCE_BITS
 MAX_INPUT_DIM = 1000
+MAX_BREAKPOINTS = 4096  # of one activation (a 12-bit quantizer has 4,095)
 MAX_NEURONS = 100_000
 MAX_LAYERS = 1000
 MAX_MAP_ENTRIES = 1 << 22

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from .activation import ACTIVATIONS, IDENTITY, Activation
+from .activation import IDENTITY, Activation, activation_from_json
 from .errors import FormatError, Rejected
 from .limits import MAX_INPUT_DIM, MAX_LAYERS, MAX_MAP_ENTRIES, MAX_NEURONS, shown
 from .rationals import DecimalText, dumps, format_rational, parse_rational
@@ -128,14 +128,6 @@ def _vector(value: Any, length: int | None, where: str) -> Vector:
     if length is not None and len(items) != length:
         raise FormatError(where, f"has {len(items)} entries, expected {length}")
     return tuple(parse_rational(v, f"{where}[{i}]") for i, v in enumerate(items))
-
-
-def activation_from_json(value: Any, where: str) -> Activation:
-    """An activation named in a network file."""
-    if not isinstance(value, str) or value not in ACTIVATIONS:
-        raise FormatError(where, f"unknown activation {shown(value)!r} "
-                          f"(known: {', '.join(ACTIVATIONS)})")
-    return ACTIVATIONS[value]
 
 
 def _layer(value: Any, fan_in: int, where: str, hidden: bool) -> Layer:
