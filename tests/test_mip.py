@@ -18,7 +18,9 @@ from tvmip.checker.model import Box
 from tvmip.engine.counting import count
 from tvmip.errors import InputError
 from tvmip.model.scaled import scale_network
-from tvmip.search.mip import NEEDS_BOX, find_missing, milp_count
+from tvmip.evidence.exact import Witness, solve_system
+from tvmip.evidence.lp import MaxSlackLP
+from tvmip.search.mip import _Verifier, find_missing, milp_box, milp_count
 from tvmip.model.network import RELU, Network, load_network, network_from_dict
 from tvmip.search.tree import Region
 
@@ -93,8 +95,6 @@ FAST = [e for e in MANIFEST if e["network"] not in TOO_SLOW]
 def test_manifest_instance(entry: dict[str, Any]) -> None:
     net, box = entry_net(entry)
     if box is None and relu_layers(net) > 1:
-        with pytest.raises(InputError, match=r"needs a bounded domain \(--box\)"):
-            milp_count(scale_network(net), None)
         box = cube(net.input_dim, SMALL_BOX.get(entry["network"], TEST_BOX))
         assert milp_patterns(net, box) == tvmip_patterns(net, box)
         return
@@ -202,10 +202,24 @@ def test_time_limit_stops_incomplete() -> None:
     assert result.regions == 0
 
 
-def test_needs_box_message() -> None:
+@pytest.mark.parametrize("name", ["n1_fold_ternary_d3.json", "n2_random_ternary_d3.json",
+                                  "n3_gp_ternary.json"])
+def test_box_for_all_of_the_space_meets_every_region(name: str) -> None:
+    """Over R^n0 the MILP's box meets every activation region of R^n0 (deep networks
+    too): each region's strict system, box faces included, has an exact solution."""
+    net = load_network(INSTANCES / name)
+    scaled = scale_network(net)
+    domain = milp_box(scaled, None)
+    assert "the box meets every region" in domain.reason
+    verifier = _Verifier(scaled, domain.box)
+    for pattern in tvmip_patterns(net, None):
+        rows = verifier.system(pattern)
+        assert rows is not None
+        assert isinstance(solve_system(rows, MaxSlackLP(net.input_dim)), Witness), pattern
+
+
+def test_cross_check_over_all_of_a_deep_one_input_network() -> None:
     net = load_network(INSTANCES / "n1_fold_ternary_d3.json")
-    with pytest.raises(InputError) as info:
-        find_missing(scale_network(net), None, set())
-    assert str(info.value) == NEEDS_BOX
+    assert find_missing(scale_network(net), None, tvmip_patterns(net, None)) is None
     with pytest.raises(InputError, match="not a pattern"):
         find_missing(scale_network(net), cube(1, TEST_BOX), {"+-"})

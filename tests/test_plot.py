@@ -23,17 +23,15 @@ from tvmip.engine.listing import regions
 from tvmip.model.network import Box, default_network_path, evaluate, load_network
 from tvmip.model.scaled import scale_network
 from tvmip.search.oned import propagate
+from tvmip.model.subspace import Subspace, parse_subspace
 from tvmip.plot import (
     Cell,
-    Plane,
     boundaries,
-    default_box,
+    choose_view,
     graph_pieces,
     linear_ids,
-    parse_plane,
     plot,
     region_cells,
-    restrict_to_plane,
 )
 
 INSTANCES = Path(__file__).resolve().parent.parent / "instances"
@@ -142,27 +140,35 @@ def test_polygons_of_the_demo_network() -> None:
     check_cells(path, box, sum(1 for _ in regions(load_network(path), box)), None)
 
 
+def parse_plane(text: str, dim: int) -> Subspace:
+    return parse_subspace(text, dim, 2, "--slice")
+
+
 @pytest.mark.parametrize("name", OPEN_2D)
-def test_default_box_shows_every_region_of_the_plane(name: str) -> None:
+def test_default_view_counts_the_regions_outside_it(name: str) -> None:
+    """The default view's title counts are exact: the regions of R^2 (the manifest's
+    count) split into those drawn in the view and those outside it."""
     entry = MANIFEST[name]
     net = load_network(INSTANCES / name)
-    box = default_box(net)
-    check_cells(INSTANCES / name, box, entry["activation_regions"], None)
+    view = choose_view(scale_network(net))
+    assert view.how == "default" and view.total == entry["activation_regions"]
+    inside = view.total - view.outside
+    check_cells(INSTANCES / name, view.box, inside, None)
 
 
 @pytest.mark.parametrize("name", ONE_D)
 def test_graph_pieces_are_the_breakpoint_partition(name: str) -> None:
     entry = MANIFEST[name]
     net = load_network(INSTANCES / name)
-    box = make_box(entry["domain"]) if entry["domain"] else default_box(net)
+    box = make_box(entry["domain"]) if entry["domain"] else choose_view(scale_network(net)).box
     pieces = graph_pieces(net, box)
     oracle = O.breakpoints_1d(json.loads((INSTANCES / name).read_text()), box.lo[0], box.hi[0])
     assert [(p.lo, p.hi, p.pattern) for p in pieces] == [(o.lo, o.hi, o.pattern) for o in oracle]
     assert [p.affine_map for p in pieces] == [o.output_map for o in oracle]
     partition = propagate(scale_network(net), box)
     assert [p.pattern for p in pieces] == list(partition.patterns())
-    for left, right in itertools.pairwise(pieces):
-        assert left.f_hi == right.f_lo == evaluate(net, [left.hi])
+    for left, right in itertools.pairwise(pieces):  # f is continuous: the ends agree
+        assert left.ends()[1] == right.ends()[0] == evaluate(net, [left.hi])
     linear = linear_ids(pieces)
     assert (len(pieces), linear[-1] + 1, len({p.affine_map for p in pieces})) == \
         (entry["activation_regions"], entry["linear_regions"], entry["distinct_maps"])
@@ -176,8 +182,9 @@ def test_restricted_network_agrees_on_the_plane() -> None:
         return Q(rng.randint(-20, 20), rng.randint(1, 7))
 
     for _ in range(5):
-        plane = Plane(*(tuple(rational() for _ in range(3)) for _ in range(3)))
-        restricted = restrict_to_plane(net, plane.point, plane.d1, plane.d2)
+        plane = Subspace(tuple(rational() for _ in range(3)),
+                         tuple(tuple(rational() for _ in range(3)) for _ in range(2)))
+        restricted = plane.restrict(net)
         assert restricted.input_dim == 2
         for _ in range(20):
             s, t = rational(), rational()
@@ -186,7 +193,7 @@ def test_restricted_network_agrees_on_the_plane() -> None:
 
 def test_parse_plane() -> None:
     plane = parse_plane("0, 1/2, -1; 1,0,0; 0,1,1", 3)
-    assert plane == Plane((Q(0), Q(1, 2), Q(-1)), (Q(1), Q(0), Q(0)), (Q(0), Q(1), Q(1)))
+    assert plane == Subspace((Q(0), Q(1, 2), Q(-1)), ((Q(1), Q(0), Q(0)), (Q(0), Q(1), Q(1))))
     for bad in ("0,0,0;1,0,0", "0,0;1,0,0;0,1,0", "0,0,0;1,2,3;2,4,6", "0,0,x;1,0,0;0,1,0"):
         with pytest.raises(InputError):
             parse_plane(bad, 3)
@@ -220,6 +227,5 @@ def test_plot_graph_and_slice(tmp_path: Path) -> None:
     plane = parse_plane("0,0,1/2;1,0,0;0,1,0", 3)
     summary = plot(net, tmp_path / "slice.svg", plane=plane)
     assert summary.plane == plane and len(summary.box.lo) == 2
-    restricted = restrict_to_plane(net, plane.point, plane.d1, plane.d2)
-    assert summary.activation_regions == sum(1 for _ in regions(restricted, summary.box))
+    assert summary.activation_regions == len(regions(plane.restrict(net), summary.box))
     assert b"<svg" in (tmp_path / "slice.svg").read_bytes()[:1000]

@@ -104,10 +104,57 @@ def _domain_json(box: Any) -> Any:
     return None if box is None else box.to_json()
 
 
+def _where(net: Any, box_text: str | None, data: str | None, slice_text: str | None,
+           line_text: str | None) -> tuple[Any, Any, Any, list[Any] | None]:
+    """The counted network and domain from the domain options: ``(network, box,
+    subspace, data points)``; with ``--slice``/``--line`` the network restricted to
+    that plane or line, and the box in its coordinates."""
+    from .model.data import data_box, read_points
+    from .model.network import parse_box
+    from .model.subspace import parse_subspace
+
+    if slice_text and line_text:
+        raise InputError("give --slice or --line, not both")
+    subspace = parse_subspace(slice_text, net.input_dim, 2, "--slice") if slice_text else \
+        parse_subspace(line_text, net.input_dim, 1, "--line") if line_text else None
+    if subspace is not None:
+        if data:
+            raise InputError("--data sets a box in the input space; with --slice or --line "
+                             "give --box in the subspace's coordinates")
+        net = subspace.restrict(net)
+    if box_text and data:
+        raise InputError("give --box or --data, not both")
+    points = read_points(data, net.input_dim) if data else None
+    box = parse_box(box_text, net.input_dim) if box_text else \
+        data_box(points) if points else None
+    return net, box, subspace, points
+
+
+def _domain_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed([
+        click.option("--box", "box_text", metavar="LO,HI", help="The open box LO < x < HI (a "
+                     "cube), or all corners LO1,..,LOn,HI1,..,HIn."),
+        click.option("--data", type=click.Path(dir_okay=False), help="A CSV or NPZ file of "
+                     "input points: the box around them, widened by a tenth of their spread."),
+        click.option("--slice", "slice_text", metavar="POINT;DIR1;DIR2", help="Only the plane "
+                     "POINT + s DIR1 + t DIR2 (the network restricted to it; --box in (s, t))."),
+        click.option("--line", "line_text", metavar="POINT;DIR",
+                     help="Only the line POINT + s DIR (the network restricted to it)."),
+    ]):
+        function = option(function)
+    return function
+
+
+def _exit_for(stop_reason: str | None) -> None:
+    """Exit 130 after an interrupt, 3 after a limit (the result is a lower bound)."""
+    if stop_reason is None:
+        return
+    sys.exit(EXIT_INTERRUPTED if stop_reason.startswith("interrupted") else EXIT_LIMIT)
+
+
 @main.command()
 @click.argument("network", required=False)
-@click.option("--box", "box_text", metavar="LO,HI", help="Count over the open box LO < x < HI "
-              "(a cube), or give all corners LO1,..,LOn,HI1,..,HIn.")
+@_domain_options
 @click.option("--certificate", "-c", type=click.Path(dir_okay=False),
               help="Write a certificate here (gzip when the name ends in .gz).")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable result.")
@@ -120,7 +167,8 @@ def _domain_json(box: Any) -> Any:
               "auto: breakpoints when n0 = 1; milp: the MILP counting baseline (no "
               "certificate; complete only per the float solver).")
 @click.option("--max-regions", type=click.IntRange(min=1), help="Stop after K regions (lower bound).")
-@click.option("--time-limit", type=click.FloatRange(min=0), help="Stop after S seconds (lower bound).")
+@click.option("--time-limit", type=click.FloatRange(min=0), help="Stop after S seconds (lower "
+              "bound; the gluing of --linear included).")
 @click.option("--max-memory", type=click.FloatRange(min=1), metavar="MB",
               help="Stop when a process's peak memory passes MB (lower bound).")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
@@ -132,16 +180,16 @@ def _domain_json(box: Any) -> Any:
               "certificate at --certificate: its complete subtrees are reused.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress display.")
 @_guarded
-def count(network: str | None, box_text: str | None, certificate: str | None, as_json: bool,
-          linear: bool, engine_name: str, max_regions: int | None, time_limit: float | None,
+def count(network: str | None, box_text: str | None, data: str | None, slice_text: str | None,
+          line_text: str | None, certificate: str | None, as_json: bool, linear: bool,
+          engine_name: str, max_regions: int | None, time_limit: float | None,
           max_memory: float | None, workers: int, dask_address: str | None, resume: bool,
           quiet: bool) -> None:
     """Count the activation regions of NETWORK (default: the bundled demo network)."""
     from .engine import counting as engine
-    from .model.network import parse_box
 
     path, net = _load(network)
-    box = parse_box(box_text, net.input_dim) if box_text else None
+    net, box, subspace, _ = _where(net, box_text, data, slice_text, line_text)
     if certificate is not None:
         check_writable(Path(certificate))
     result = engine.count(net, box, certificate=certificate, engine=engine_name, linear=linear,
@@ -154,6 +202,7 @@ def count(network: str | None, box_text: str | None, certificate: str | None, as
             "claim": result.claim,
             "seconds": round(result.seconds, 6),
             "domain": _domain_json(box),
+            "subspace": None if subspace is None else str(subspace),
             "network": {"path": str(path), "sha256": result.network_sha256},
             "linear_regions": result.linear_regions,
             "distinct_maps": result.distinct_maps,
@@ -167,9 +216,16 @@ def count(network: str | None, box_text: str | None, certificate: str | None, as
         domain = f"R^{net.input_dim}" if box is None else f"box {_box_text(box)}"
         click.echo(f"{path}: {at_least}{result.activation_regions} activation regions over {domain}"
                    f" ({result.claim}, {result.seconds:.3f} s)")
+        if subspace is not None:
+            click.echo(f"on the {'plane' if subspace.dim == 2 else 'line'} {subspace} (the "
+                       "counts and the certificate are those of the network restricted to it)")
         if result.linear_regions is not None:
             click.echo(f"linear regions: {result.linear_regions}; distinct affine maps: "
                        f"{result.distinct_maps}")
+        elif linear:
+            why = "the activation count is only a lower bound" if not result.exact else \
+                result.stop_reason
+            click.echo(f"linear regions: not counted ({why})", err=True)
         if certificate:
             click.echo(f"certificate: {certificate}")
         if engine_name == "milp":
@@ -179,10 +235,7 @@ def count(network: str | None, box_text: str | None, certificate: str | None, as
         elif not result.exact:
             click.echo(f"stopped early ({result.stop_reason}): {result.open_subtrees} subtrees "
                        "left unexplored", err=True)
-    if result.stop_reason == "interrupted":
-        sys.exit(EXIT_INTERRUPTED)
-    if result.stop_reason is not None:
-        sys.exit(EXIT_LIMIT)
+    _exit_for(result.stop_reason)
 
 
 def _box_text(box: Any) -> str:
@@ -191,34 +244,69 @@ def _box_text(box: Any) -> str:
 
 @main.command()
 @click.argument("network", required=False)
-@click.option("--box", "box_text", metavar="LO,HI", help="List the regions inside this open box.")
+@_domain_options
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl",
               show_default=True, help="One JSON object per line, or CSV with a header.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write here instead of stdout.")
+@click.option("--floats", is_flag=True, help="Add float columns beside the exact ones (for pandas).")
+@click.option("--polygons", is_flag=True, help="Two inputs and a box: add each region's exact "
+              "polygon in the box and its area.")
+@click.option("--graph", type=click.Path(dir_okay=False), help="Also write the region adjacency "
+              "graph: GraphML for .graphml, networkx node-link JSON otherwise.")
+@click.option("--certificate", "-c", type=click.Path(dir_okay=False),
+              help="Write the search's certificate here (a lower bound if stopped).")
+@click.option("--time-limit", type=click.FloatRange(min=0), help="Stop after S seconds.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress display.")
 @_guarded
-def regions(network: str | None, box_text: str | None, fmt: str, output: str | None) -> None:
+def regions(network: str | None, box_text: str | None, data: str | None,
+            slice_text: str | None, line_text: str | None, fmt: str, output: str | None,
+            floats: bool, polygons: bool, graph: str | None, certificate: str | None,
+            time_limit: float | None, quiet: bool) -> None:
     """List every activation region of NETWORK: pattern, witness point, affine map
-    and linear-region id, all exact."""
+    and linear-region id, all exact.  Stopped early, the list ends with a line
+    saying it is incomplete and the exit code is 130 (interrupt) or 3 (limit)."""
+    from .engine.listing import region_graph, to_csv, to_jsonl, write_graph
     from .engine.listing import regions as listing
-    from .engine.listing import to_csv, to_jsonl
-    from .model.network import parse_box
+    from .engine.run import Limits
 
     _, net = _load(network)
-    box = parse_box(box_text, net.input_dim) if box_text else None
-    records = listing(net, box)
-    lines = to_jsonl(records) if fmt == "jsonl" else \
-        to_csv(records, net.input_dim, len(net.output.biases))
+    net, box, _, _ = _where(net, box_text, data, slice_text, line_text)
+    if polygons and (net.input_dim != 2 or box is None):
+        raise InputError("--polygons needs a network with two inputs (or --slice) and a box")
+    for target in (output, graph, certificate):
+        if target is not None:
+            check_writable(Path(target))
+    found = listing(net, box, polygons=polygons, limits=Limits(time_limit=time_limit),
+                    progress=not quiet, certificate=certificate)
+    lines = list(to_jsonl(found, floats) if fmt == "jsonl" else
+                 to_csv(found, net.input_dim, len(net.output.biases), floats))
+    if not found.complete:
+        exact = found.result is not None and found.result.exact
+        counted = f"{'' if exact else 'at least '}{len(found)} activation regions"
+        summary = {"complete": False, "activation_regions":
+                   len(found) if exact else {"at_least": len(found)},
+                   "linear_regions": None, "stop_reason": found.stop_reason,
+                   "certificate": certificate}
+        lines.append(json.dumps(summary) + "\n" if fmt == "jsonl" else
+                     f"# incomplete ({found.stop_reason}): {counted}; the rows above are "
+                     "verified regions, without linear-region ids\n")
     if output is None:
         for line in lines:
             click.echo(line, nl=False)
     else:
-        check_writable(Path(output))
         atomic_write_text(Path(output), "".join(lines))
+    if not found.complete:
+        click.echo(f"stopped early ({found.stop_reason}): {counted}; the listing is incomplete"
+                   + (f", see the certificate {certificate}" if certificate else ""), err=True)
+        _exit_for(found.stop_reason)
+    elif graph is not None:
+        write_graph(region_graph(net, box, found), Path(graph))
 
 
 @main.command()
 @click.argument("network", required=False)
-@click.option("--box", "box_text", metavar="LO,HI", help="Cross-check over this open box.")
+@click.option("--box", "box_text", metavar="LO,HI", help="Cross-check over this open box "
+              "(default: all of R^n0, through a box that meets every region).")
 @click.option("--time-limit", type=click.FloatRange(min=0), help="Give the MILP S seconds.")
 @_guarded
 def crosscheck(network: str | None, box_text: str | None, time_limit: float | None) -> None:
@@ -232,12 +320,16 @@ def crosscheck(network: str | None, box_text: str | None, time_limit: float | No
     path, net = _load(network)
     box = parse_box(box_text, net.input_dim) if box_text else None
     scaled_net = scale_network(net)
-    milp_box(scaled_net, box)  # fails fast when the MILP cannot work over this domain
+    chosen = milp_box(scaled_net, box)  # fails fast when the MILP cannot work here
     patterns: set[str] = set()
     result = engine.count(scaled_net, box, engine="tree",
                           on_record=lambda r: patterns.add(r.pattern) if isinstance(r, Region) else None)
-    click.echo(f"{path}: {result.activation_regions} activation regions ({result.claim}, search tree; "
-               "the certificate is the proof)")
+    domain = f"R^{net.input_dim}" if box is None else f"box {_box_text(box)}"
+    click.echo(f"{path}: {result.activation_regions} activation regions over {domain} "
+               f"({result.claim}, search tree; the certificate is the proof)")
+    if box is None:
+        click.echo(f"MILP over R^{net.input_dim} through the box {_box_text(chosen.box)}: "
+                   f"{chosen.reason}")
     missing = find_missing(scaled_net, box, patterns, time_limit=time_limit)
     if missing is None:
         click.echo("MIP cross-check: no missing pattern (an independent floating-point check)")
@@ -389,23 +481,51 @@ def prove(directory: str) -> None:
 @click.option("--output", "-o", type=click.Path(), required=True,
               help="Picture to write: .png, .svg or .pdf.")
 @click.option("--box", "box_text", metavar="LO,HI", help="The drawn domain (in slice "
-              "coordinates with --slice); default: a box around every region vertex.")
+              "coordinates with --slice); default: the data's box, else a view of the central "
+              "vertices (see the README).")
+@click.option("--data", type=click.Path(dir_okay=False), help="A CSV or NPZ file of input "
+              "points: drawn on the picture, and their box is the domain.")
 @click.option("--slice", "plane_text", metavar="POINT;DIR1;DIR2",
-              help="For n0 >= 3: the plane point + s DIR1 + t DIR2, e.g. '0,0,0;1,0,0;0,1,0'.")
+              help="For n0 >= 2: the plane point + s DIR1 + t DIR2, e.g. '0,0,0;1,0,0;0,1,0' "
+              "(the default for n0 >= 3 is the plane of x1 and x2).")
+@click.option("--colour", "--color", "colour", type=click.Choice(["linear", "f", "grad"]),
+              default="linear", show_default=True, help="Fill: a colour family per linear "
+              "region, or a scale of f (at each region's centroid) or of |grad f|.")
+@click.option("--time-limit", type=click.FloatRange(min=0), help="Give up after S seconds of "
+              "counting (no picture).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress display.")
 @_guarded
-def plot(network: str | None, output: str, box_text: str | None, plane_text: str | None) -> None:
+def plot(network: str | None, output: str, box_text: str | None, data: str | None,
+         plane_text: str | None, colour: str, time_limit: float | None, quiet: bool) -> None:
     """Draw the exact region map (n0 = 2, or a 2-D slice) or the graph of f (n0 = 1)."""
+    from .engine.run import Limits
+    from .model.data import read_points
     from .model.network import parse_box
-    from .plot import parse_plane
+    from .model.subspace import parse_subspace
     from .plot import plot as draw
 
     path, net = _load(network)
-    plane = parse_plane(plane_text, net.input_dim) if plane_text else None
+    plane = parse_subspace(plane_text, net.input_dim, 2, "--slice") if plane_text else None
     drawn = 2 if plane is not None or net.input_dim >= 2 else 1
     box = parse_box(box_text, drawn) if box_text else None
-    summary = draw(net, output, box=box, plane=plane, name=path.stem)
+    points = None
+    if data is not None:
+        dim = net.input_dim
+        points = read_points(data, dim)
+        if dim == 1:  # a second column, when there is one, is drawn as the target
+            try:
+                points = read_points(data, 2)
+            except InputError:
+                pass
+    check_writable(Path(output))
+    summary = draw(net, output, box=box, plane=plane, data=points, colour=colour,
+                   name=path.stem, limits=Limits(time_limit=time_limit), progress=not quiet)
+    view = summary.view
+    outside = f"; {view.outside} of the {view.total} regions lie outside the default view" \
+        if view.how == "default" else ""
     click.echo(f"{output}: {summary.activation_regions} activation regions, "
-               f"{summary.linear_regions} linear regions, {summary.distinct_maps} distinct maps")
+               f"{summary.linear_regions} linear regions, {summary.distinct_maps} distinct maps "
+               f"over {_box_text(view.box)}{outside}")
 
 
 @main.command("import")

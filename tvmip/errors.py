@@ -19,6 +19,13 @@ class ResourceLimit(TvmipError):
     exit_code = 3
 
 
+class Interrupted(TvmipError):
+    """A signal (Ctrl-C, SIGTERM) ended the run (exit code 130); what was written is
+    a certified lower bound, and says so."""
+
+    exit_code = 130
+
+
 class InternalError(TvmipError):
     """An exact check failed where the mathematics says it cannot: a tvmip bug."""
 

@@ -4,22 +4,33 @@ Everything is computed in exact rationals and converted to floats only for drawi
 
 * ``n0 = 2``: the region map over a box.  Each activation region is drawn as its
   exact polygon, the box clipped by the region's closed half-planes
-  ``sign_j * pre_j(x) >= 0`` (the pre-activation rows along its pattern, as in
-  :meth:`tvmip.linear.Gluer._geometry`); no rasterising.  Thin edges separate
-  activation regions, thick edges linear regions (and the box).  Fill colours come in
-  families: one base colour per linear region (a greedy colouring of the linear-region
-  adjacency graph, so neighbours always differ however many regions there are) and a
-  shade per activation region inside it.
+  (:mod:`tvmip.model.polygons`); no rasterising.  Thin edges separate activation
+  regions, thick edges linear regions (and the box).  Fill colours come in
+  families: one base colour per linear region (a greedy colouring of the
+  linear-region adjacency graph, so neighbours always differ however many regions
+  there are) and a shade per activation region inside it; or, on request, a
+  colour scale of ``f`` at each region's centroid, or of ``|grad f|``.
 * ``n0 = 1``: the graph of ``f`` over an interval, one colour per linear piece,
-  breakpoints marked; values at breakpoints are exact evaluations.
+  breakpoints marked; each piece is drawn from its exact affine map (so jumps of
+  step-like activations show as jumps).
 * ``n0 >= 3`` (or any ``n0 >= 2`` on request): the plane ``x = p + s d1 + t d2``; the
-  network restricted to it (:func:`restrict_to_plane`, exact) is drawn as for ``n0 = 2``
-  in the coordinates ``(s, t)``.  Its counts are those of the restricted network.
+  network restricted to it (:class:`tvmip.model.subspace.Subspace`, exact) is drawn
+  as for ``n0 = 2`` in the coordinates ``(s, t)``.  Its counts are those of the
+  restricted network.
 
-Without a box, the picture covers every vertex of every region of ``R^2`` (and a
-witness of each region without a vertex), so every region of the plane appears; on
-the line it covers every breakpoint.  Both are padded outwards to multiples of a
-power of two.  The entry point for the command line is :func:`plot`.
+The drawn domain (:class:`View`) is the given box; else the box around the data
+points (``--data``, widened by a tenth of their spread); else a default view.
+Trained networks have breakpoints and region vertices far from where anything
+happens (+-1e18 is not rare), so the default view is not the box around all of
+them: per axis it spans the 5% to 95% quantiles of the vertex coordinates (the
+breakpoints on the line), widened by half that span on each side but not beyond
+the outermost vertex, rounded outwards to multiples of a power of two.  Its title
+says how many regions of the whole plane (line) lie outside it, from an exact
+count of both.  The figure's shape follows the box's aspect ratio.
+
+An interrupt or a limit while counting ends with :class:`~tvmip.errors.Interrupted`
+or :class:`~tvmip.errors.ResourceLimit` and no picture: a map drawn from part of
+the regions would look complete.
 """
 
 from __future__ import annotations
@@ -27,53 +38,43 @@ from __future__ import annotations
 import itertools
 import math
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
-from .checker.errors import FormatError
-from .checker.rationals import parse_rational
-from .engine.listing import RegionInfo, regions
-from .errors import InputError, InternalError, TvmipError
+from .engine.listing import RegionInfo, RegionList, regions
+from .engine.run import Limits
+from .errors import InputError, InternalError, Interrupted, ResourceLimit, TvmipError
 from .files import atomic_path
-from .model.network import Box, Layer, Network, evaluate
-from .model.scaled import (
-    ScaledNetwork,
-    input_map,
-    layer_output,
-    piece_bounds,
-    pre_activations,
-    scale_network,
-    scaled,
-)
-from .search.oned import propagate
+from .model.network import Box, Network
+from .model.polygons import Point, area, cyclic, half_planes, polygon, rectangle
+from .model.scaled import ScaledNetwork, scale_network
+from .model.subspace import Subspace, coordinate_plane
+from .search.oned import Partition, propagate
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 __all__ = [
+    "COLOURINGS",
     "FORMATS",
     "Cell",
     "Piece",
-    "Plane",
     "PlotSummary",
+    "View",
     "boundaries",
-    "coordinate_plane",
-    "default_box",
+    "choose_view",
     "graph_pieces",
     "linear_ids",
-    "parse_plane",
     "plot",
     "region_cells",
-    "restrict_to_plane",
 ]
 
 FORMATS = ("png", "svg", "pdf")
-Point = tuple[Fraction, Fraction]
-HalfPlane = tuple[int, int, int]  # (a, b, c): a x + b y + c >= 0
-T = TypeVar("T")
+COLOURINGS = ("linear", "f", "grad")
+QUANTILE = Fraction(1, 20)  # the default view spans the 5% to 95% quantiles, widened
 
 # Fills: Paul Tol's "light" scheme (colour-blind safe) with lavender for its grey and
 # olive; graph lines: Tol's "bright" scheme.
@@ -82,25 +83,6 @@ FILL_COLOURS = ("#77AADD", "#EE8866", "#44BB99", "#EEDD88", "#FFAABB", "#99DDFF"
 LINE_COLOURS = ("#4477AA", "#EE6677", "#228833", "#CCBB44", "#66CCEE", "#AA3377")
 SHADES = (0.0, 0.45, -0.18)  # mix towards white (> 0) or black (< 0)
 THIN, THICK = 0.4, 1.8
-
-
-@dataclass(frozen=True, slots=True)
-class Plane:
-    """The affine plane ``x = point + s * d1 + t * d2`` of an ``n0``-dimensional input."""
-
-    point: tuple[Fraction, ...]
-    d1: tuple[Fraction, ...]
-    d2: tuple[Fraction, ...]
-
-    def at(self, s: Fraction, t: Fraction) -> tuple[Fraction, ...]:
-        return tuple(p + s * u + t * v for p, u, v in zip(self.point, self.d1, self.d2))
-
-    def __str__(self) -> str:
-        def text(v: tuple[Fraction, ...]) -> str:
-            return "(" + ", ".join(map(str, v)) + ")"
-
-        return f"x = p + s d1 + t d2, p = {text(self.point)}, d1 = {text(self.d1)}, " \
-               f"d2 = {text(self.d2)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,161 +98,69 @@ class Cell:
         assert self.region.linear_region is not None  # region_cells always glues
         return self.region.linear_region
 
+    def centroid(self) -> Point:
+        """The vertices' mean: a point of the polygon, exactly."""
+        n = len(self.vertices)
+        return (sum((p[0] for p in self.vertices), Fraction(0)) / n,
+                sum((p[1] for p in self.vertices), Fraction(0)) / n)
+
 
 @dataclass(frozen=True, slots=True)
 class Piece:
-    """An activation region of a one-input network: the interval ``(lo, hi)`` with
-    the exact values of ``f`` at its ends (one entry per output)."""
+    """An activation region of a one-input network: the interval ``(lo, hi)`` and
+    the exact affine map ``(slope, offset)`` of each output of ``f`` on it."""
 
     lo: Fraction
     hi: Fraction
     pattern: str
-    f_lo: tuple[Fraction, ...]
-    f_hi: tuple[Fraction, ...]
+    affine_map: tuple[tuple[Fraction, Fraction], ...]
 
-    @property
-    def affine_map(self) -> tuple[tuple[Fraction, Fraction], ...]:
-        """``(slope, offset)`` of ``f`` on the piece, per output."""
-        slopes = [(b - a) / (self.hi - self.lo) for a, b in zip(self.f_lo, self.f_hi)]
-        return tuple((g, a - g * self.lo) for g, a in zip(slopes, self.f_lo))
+    def ends(self) -> tuple[tuple[Fraction, ...], tuple[Fraction, ...]]:
+        """``f`` at the piece's ends, as limits from inside the piece."""
+        return (tuple(a * self.lo + b for a, b in self.affine_map),
+                tuple(a * self.hi + b for a, b in self.affine_map))
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    """The drawn domain, how it was chosen (``box``, ``data`` or ``default``), and
+    for the default view how many of the ``total`` regions of the whole plane (or
+    line) lie ``outside`` it."""
+
+    box: Box
+    how: str
+    total: int | None = None
+    outside: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class PlotSummary:
-    """What a picture shows: its domain (in the plotted coordinates: ``(s, t)`` on a
+    """What a picture shows: its view (in the plotted coordinates: ``(s, t)`` on a
     plane) and the exact counts over it, one polygon or piece per activation region."""
 
     path: Path
-    box: Box
-    plane: Plane | None
+    view: View
+    plane: Subspace | None
     activation_regions: int
     linear_regions: int
     distinct_maps: int
 
-
-# -- the plane ----------------------------------------------------------------------
-
-
-def restrict_to_plane(network: Network, point: Sequence[Fraction], d1: Sequence[Fraction],
-                      d2: Sequence[Fraction]) -> Network:
-    """The two-input network ``(s, t) -> f(point + s d1 + t d2)``, exactly: the first
-    layer ``W z + b`` becomes ``[W d1, W d2] (s, t) + (W point + b)``."""
-    n0 = network.input_dim
-    if not len(point) == len(d1) == len(d2) == n0:
-        raise InputError(f"the plane needs a point and two directions with {n0} coordinates")
-    first = network.layers[0]
-
-    def dot(row: Sequence[Fraction], v: Sequence[Fraction]) -> Fraction:
-        return sum((w * Fraction(x) for w, x in zip(row, v)), Fraction(0))
-
-    weights = tuple((dot(row, d1), dot(row, d2)) for row in first.weights)
-    biases = tuple(dot(row, point) + b for row, b in zip(first.weights, first.biases))
-    return Network(2, (Layer(weights, biases, first.activation), *network.layers[1:]),
-                   network.output)
+    @property
+    def box(self) -> Box:
+        return self.view.box
 
 
-def parse_plane(text: str, dim: int) -> Plane:
-    """Parse ``--slice POINT;DIR1;DIR2``, each a comma-separated list of ``dim`` rationals
-    (``"0,0,1/2;1,0,0;0,1,-1"``); the directions must be linearly independent."""
-    parts = text.split(";")
-    if len(parts) != 3:
-        raise InputError(f"--slice: expected POINT;DIR1;DIR2, got {len(parts)} parts")
-    vectors = []
-    for name, part in zip(("POINT", "DIR1", "DIR2"), parts):
-        items = [v.strip() for v in part.split(",")]
-        if len(items) != dim:
-            raise InputError(f"--slice: {name} has {len(items)} coordinates, expected {dim}")
-        try:
-            vectors.append(tuple(parse_rational(v, f"--slice {name}") for v in items))
-        except FormatError as exc:
-            raise InputError(str(exc)) from None
-    plane = Plane(*vectors)
-    d1, d2 = plane.d1, plane.d2
-    if all(d1[i] * d2[j] == d1[j] * d2[i] for i in range(dim) for j in range(i + 1, dim)):
-        raise InputError("--slice: the two directions are linearly dependent")
-    return plane
+def _complete(listing: RegionList) -> RegionList:
+    """The listing, or the error that ends a picture drawn from part of the regions."""
+    if listing.complete:
+        return listing
+    found = len(listing)
+    reason = listing.stop_reason or "stopped"
+    message = f"{reason}: no picture written (at least {found} activation regions found)"
+    raise Interrupted(message) if reason.startswith("interrupted") else ResourceLimit(message)
 
 
-def coordinate_plane(dim: int) -> Plane:
-    """The plane through the origin spanned by the first two unit vectors."""
-    zero = (Fraction(0),) * dim
-    unit = [tuple(Fraction(int(i == k)) for i in range(dim)) for k in range(2)]
-    return Plane(zero, unit[0], unit[1])
-
-
-# -- exact geometry -----------------------------------------------------------------
-
-
-def _half_planes(network: ScaledNetwork, pattern: str) -> list[HalfPlane]:
-    """The closed half-planes of a region, the closures of the bounds of every neuron
-    in an open piece (``pre >= t`` above a breakpoint ``t``, ``pre <= t`` below), as
-    primitive integer rows."""
-    m, d = input_map(2)
-    rows = set()
-    for layer in network.layers:
-        p, s = pre_activations(layer, m, d)
-        cells = None
-        if layer.stateful:
-            cells = [layer.activation.cell(state)
-                     for state in pattern[layer.first:layer.first + layer.width]]
-            for j, (cell, (a, b, c)) in enumerate(zip(cells, p.tolist())):
-                if cell % 2 == 0:  # a . x < c' (slack >= 0) is -a . x + c' >= 0
-                    rows.update((-bound.row[0], -bound.row[1], bound.row[2]) for bound in
-                                piece_bounds(layer, layer.first + j, [a, b], c, s, cell))
-        m, d = layer_output(p, s, layer, cells)
-    return sorted(rows)
-
-
-def _cyclic(items: Sequence[T]) -> Iterator[tuple[T, T]]:
-    """Consecutive pairs, the last item paired with the first (a polygon's edges)."""
-    return zip(items, (*items[1:], items[0]))
-
-
-def _clip(polygon: list[Point], row: HalfPlane) -> list[Point]:
-    """The convex polygon cut by the closed half-plane ``a x + b y + c >= 0``."""
-    a, b, c = row
-    values = [a * x + b * y + c for x, y in polygon]
-    out = []
-    for (p, q), (vp, vq) in zip(_cyclic(polygon), _cyclic(values)):
-        if vp >= 0:
-            out.append(p)
-        if vp * vq < 0:
-            t = vp / (vp - vq)
-            out.append((p[0] + t * (q[0] - p[0]), p[1] + t * (q[1] - p[1])))
-    return out
-
-
-def _rectangle(lo: Sequence[Fraction], hi: Sequence[Fraction]) -> list[Point]:
-    return [(lo[0], lo[1]), (hi[0], lo[1]), (hi[0], hi[1]), (lo[0], hi[1])]
-
-
-def _polygon(rectangle: list[Point], rows: Iterable[HalfPlane]) -> list[Point]:
-    polygon = rectangle
-    for row in rows:
-        polygon = _clip(polygon, row)
-        if not polygon:
-            break
-    return polygon
-
-
-def _area2(polygon: Sequence[Point]) -> Fraction:
-    """Twice the signed area (shoelace)."""
-    return sum((p[0] * q[1] - q[0] * p[1] for p, q in _cyclic(polygon)), Fraction(0))
-
-
-def region_cells(network: Network | ScaledNetwork, box: Box) -> tuple[Cell, ...]:
-    """Every activation region of a two-input network over ``box``, with its exact polygon."""
-    network = scaled(network)
-    if network.dim != 2:
-        raise ValueError("region polygons need a network with two inputs")
-    rectangle = _rectangle(box.lo, box.hi)
-    cells = []
-    for region in regions(network, box):
-        polygon = _polygon(rectangle, _half_planes(network, region.pattern))
-        if len(polygon) < 3 or _area2(polygon) <= 0:
-            raise InternalError(f"region {region.pattern} has a degenerate polygon in the box")
-        cells.append(Cell(region, tuple(polygon)))
-    return tuple(cells)
+# -- the view -------------------------------------------------------------------------
 
 
 def _outward(lo: Fraction, hi: Fraction, unit: Fraction) -> tuple[Fraction, Fraction]:
@@ -283,48 +173,105 @@ def _unit(span: Fraction) -> Fraction:
     return Fraction(2) ** math.floor(math.log2(span / 4)) if span else Fraction(1)
 
 
-def _padded_box(points: Sequence[Sequence[Fraction]], dim: int) -> Box:
-    """A box strictly containing ``points`` (``[-2, 2]^dim`` when there are none)."""
+def _central(values: list[Fraction]) -> tuple[Fraction, Fraction]:
+    """The 5% to 95% quantiles of ``values``, widened by half their span on each side
+    but not beyond the extreme values."""
+    values = sorted(values)
+    k = len(values) - 1
+    lo, hi = values[math.floor(QUANTILE * k)], values[math.ceil((1 - QUANTILE) * k)]
+    pad = (hi - lo) / 2
+    return max(lo - pad, values[0]), min(hi + pad, values[-1])
+
+
+def _view_box(points: Sequence[Sequence[Fraction]], dim: int) -> Box:
+    """The default view around ``points`` (``[-2, 2]^dim`` when there are none)."""
     if not points:
         return Box((Fraction(-2),) * dim, (Fraction(2),) * dim)
-    lo = [min(p[i] for p in points) for i in range(dim)]
-    hi = [max(p[i] for p in points) for i in range(dim)]
-    unit = _unit(max(b - a for a, b in zip(lo, hi)))
-    ends = [_outward(a, b, unit) for a, b in zip(lo, hi)]
-    return Box(tuple(e[0] for e in ends), tuple(e[1] for e in ends))
+    ends = [_central([p[i] for p in points]) for i in range(dim)]
+    unit = _unit(max(b - a for a, b in ends))
+    widened = [_outward(a, b, unit) for a, b in ends]
+    return Box(tuple(e[0] for e in widened), tuple(e[1] for e in widened))
 
 
-def _vertices(network: ScaledNetwork) -> list[tuple[Fraction, ...]]:
+def _vertices(network: ScaledNetwork, listing: RegionList) -> list[tuple[Fraction, ...]]:
     """Every vertex of every region of ``R^2``, and the witness of each region without one.
 
     A vertex solves two integer rows ``a x + b y = -c``, so by Cramer's rule each of its
     coordinates is at most ``2 max|a,b| max|c|`` in absolute value; clipping a square
     slightly larger than that yields the vertices as the corners strictly inside it."""
-    found = [(region, _half_planes(network, region.pattern))
-             for region in regions(network, glue=False)]
+    found = [(region, half_planes(network, region.pattern)) for region in listing]
     rows = [row for _, region_rows in found for row in region_rows]
     bound = 1 + 2 * max((max(abs(a), abs(b)) for a, b, _ in rows), default=0) * \
         max((abs(c) for _, _, c in rows), default=0)
-    square = _rectangle((Fraction(-bound),) * 2, (Fraction(bound),) * 2)
+    square = rectangle(Box((Fraction(-bound),) * 2, (Fraction(bound),) * 2))
     points: list[tuple[Fraction, ...]] = []
     for region, region_rows in found:
-        corners = [p for p in _polygon(square, region_rows) if max(map(abs, p)) < bound]
+        corners = [p for p in polygon(square, region_rows) if max(map(abs, p)) < bound]
         points.extend(corners or [region.witness])
     return points
 
 
-def default_box(network: Network | ScaledNetwork) -> Box:
-    """The domain drawn when none is given (one- and two-input networks): a box around
-    every breakpoint (``n0 = 1``) or every region vertex (``n0 = 2``, see
-    :func:`_vertices`), padded outwards to multiples of a power of two near a quarter of
-    the points' spread; ``[-2, 2]^n0`` when there is nothing to contain."""
-    network = scaled(network)
+def choose_view(network: ScaledNetwork, box: Box | None = None,
+                data: Sequence[Sequence[Fraction]] | None = None,
+                limits: Limits = Limits(), progress: bool = False) -> View:
+    """The drawn domain of a one- or two-input network: ``box``, else the box around
+    ``data``, else the default view (see the module docstring)."""
+    if box is not None:
+        return View(box, "box")
+    if data:
+        from .model.data import data_box
+
+        return View(data_box([tuple(p[:network.dim]) for p in data]), "data")
     if network.dim == 1:
         partition = propagate(network)
-        return _padded_box([(partition.breakpoint(i),) for i in range(len(partition.bn))], 1)
-    if network.dim == 2:
-        return _padded_box(_vertices(network), 2)
-    raise ValueError("default boxes are for networks with one or two inputs")
+        points = [partition.breakpoint(i) for i in range(len(partition.bn))]
+        view = _view_box([(t,) for t in points], 1)
+        inside = sum(view.lo[0] < t < view.hi[0] for t in points) + 1
+        return View(view, "default", len(points) + 1, len(points) + 1 - inside)
+    listing = _complete(regions(network, glue=False, limits=limits, progress=progress))
+    view = _view_box(_vertices(network, listing), 2)
+    inside = len(_complete(regions(network, view, glue=False, limits=limits)))
+    return View(view, "default", len(listing), len(listing) - inside)
+
+
+# -- the exact pictures ---------------------------------------------------------------
+
+
+def region_cells(network: Network | ScaledNetwork, box: Box, limits: Limits = Limits(),
+                 progress: bool = False) -> tuple[Cell, ...]:
+    """Every activation region of a two-input network over ``box``, with its exact
+    polygon (:class:`~tvmip.errors.Interrupted` or
+    :class:`~tvmip.errors.ResourceLimit` if the count does not finish)."""
+    listing = _complete(regions(network, box, polygons=True, limits=limits, progress=progress))
+    cells = []
+    for region in listing:
+        assert region.polygon is not None
+        if len(region.polygon) < 3 or area(region.polygon) <= 0:
+            raise InternalError(f"region {region.pattern} has a degenerate polygon in the box")
+        cells.append(Cell(region, region.polygon))
+    return tuple(cells)
+
+
+def graph_pieces(network: Network | ScaledNetwork, box: Box) -> tuple[Piece, ...]:
+    """The activation intervals of a one-input network over ``box`` (exact breakpoint
+    propagation), with the exact affine map of ``f`` on each."""
+    network = network if isinstance(network, ScaledNetwork) else scale_network(network)
+    partition: Partition = propagate(network, box)
+    ends = [box.lo[0], *(partition.breakpoint(i) for i in range(len(partition.bn))), box.hi[0]]
+    s = partition.denominator
+    return tuple(
+        Piece(ends[i], ends[i + 1], pattern,
+              tuple((Fraction(a, s), Fraction(b, s))
+                    for a, b in zip(partition.slope[i].tolist(), partition.offset[i].tolist())))
+        for i, pattern in enumerate(partition.patterns()))
+
+
+def linear_ids(pieces: Sequence[Piece]) -> list[int]:
+    """The linear region of each piece: a new one wherever the affine map changes."""
+    ids = [0]
+    for left, right in itertools.pairwise(pieces):
+        ids.append(ids[-1] + (left.affine_map != right.affine_map))
+    return ids
 
 
 # -- edges and colours --------------------------------------------------------------
@@ -346,7 +293,7 @@ def boundaries(cells: Sequence[Cell]) -> tuple[list[tuple[Point, Point]], set[tu
     end on it, and each elementary piece is covered by at most one cell per side."""
     lines: dict[tuple[Fraction, Fraction, Fraction], list[tuple[Fraction, Fraction, int]]] = {}
     for index, cell in enumerate(cells):
-        for p, q in _cyclic(cell.vertices):
+        for p, q in cyclic(cell.vertices):
             a, b = q[1] - p[1], p[0] - q[0]
             lead = a if a else b
             line = (a / lead, b / lead, (a * p[0] + b * p[1]) / lead)
@@ -410,16 +357,22 @@ def _fills(cells: Sequence[Cell],
     return [_mix(FILL_COLOURS[base[lr]], SHADES[s]) for lr, s in zip(linear, shade)]
 
 
+
 # -- drawing ------------------------------------------------------------------------
 
 
-def _figure(size: tuple[float, float]) -> Figure:
-    """A matplotlib figure not attached to pyplot: no GUI backend and no global state."""
+def _figure(box: Box, extra: float) -> Figure:
+    """A matplotlib figure not attached to pyplot (no GUI backend, no global state),
+    shaped like the box (its aspect ratio clamped to 1/3..3), ``extra`` inches added
+    below the plot for the title and legend."""
     try:
         from matplotlib.figure import Figure
     except ImportError:
-        raise TvmipError("pictures need matplotlib: pip install 'tvmip[plot]'") from None
-    return Figure(figsize=size, layout="constrained")
+        raise TvmipError("pictures need matplotlib: pip install matplotlib") from None
+    sides = [float(hi - lo) for lo, hi in zip(box.lo, box.hi)]
+    aspect = min(3.0, max(1 / 3, sides[1] / sides[0])) if len(sides) == 2 else 0.62
+    side = 7.0 / math.sqrt(max(aspect, 1.0))
+    return Figure(figsize=(side, side * aspect + extra), layout="constrained")
 
 
 def _save(figure: Figure, path: Path) -> None:
@@ -429,29 +382,59 @@ def _save(figure: Figure, path: Path) -> None:
 
 
 def _heading(name: str | None, network: Network, counts: tuple[int, int, int],
-             box: Box, plane: Plane | None) -> str:
+             view: View, plane: Subspace | None) -> str:
     activation, linear, maps = counts
-    domain = " x ".join(f"({lo}, {hi})" for lo, hi in zip(box.lo, box.hi))
+    domain = " x ".join(f"({lo}, {hi})" for lo, hi in zip(view.box.lo, view.box.hi))
     where = f"over {domain}" if plane is None else f"over (s, t) in {domain}\non {plane}"
+    if view.how == "data":
+        where += " (the data's box)"
+    elif view.how == "default":
+        space = "line" if len(view.box.lo) == 1 else "plane"
+        where += (f"\ndefault view: {view.outside} of the {view.total} activation regions of "
+                  f"the whole {space} lie outside it")
     return (f"{name or 'network'}  (sha256 {network.sha256[:12]})\n{activation} activation "
             f"regions, {linear} linear regions, {maps} distinct affine maps\n{where}")
 
 
-def _draw_map(cells: Sequence[Cell], box: Box, heading: str, plane: Plane | None,
-              path: Path) -> None:
+def _colour_values(cells: Sequence[Cell], colour: str) -> list[float]:
+    """Per cell: ``f`` at the polygon's centroid, or ``|grad f|`` (first output)."""
+    out = []
+    for cell in cells:
+        gradient, offset = cell.region.gradient[0], cell.region.offset[0]
+        if colour == "f":
+            x, y = cell.centroid()
+            out.append(float(gradient[0] * x + gradient[1] * y + offset))
+        else:
+            out.append(math.hypot(*(float(g) for g in gradient)))
+    return out
+
+
+def _draw_map(cells: Sequence[Cell], view: View, heading: str, plane: Subspace | None,
+              data: Sequence[Sequence[Fraction]] | None, colour: str, path: Path) -> None:
     from matplotlib.collections import LineCollection, PolyCollection
     from matplotlib.lines import Line2D
 
+    box = view.box
     boundary, neighbours = boundaries(cells)
     thick = THICK * max(0.45, min(1.0, 12 / math.sqrt(len(cells))))  # thinner for big maps
-    figure = _figure((7.5, 8.0))
+    figure = _figure(box, 1.6)
     axes = figure.add_subplot()
-    axes.add_collection(PolyCollection(
-        [[(float(x), float(y)) for x, y in cell.vertices] for cell in cells],
-        facecolors=_fills(cells, neighbours), edgecolors="#404040", linewidths=THIN))
+    polygons = PolyCollection([[(float(x), float(y)) for x, y in cell.vertices] for cell in cells],
+                              edgecolors="#404040", linewidths=THIN)
+    if colour == "linear":
+        polygons.set_facecolor(_fills(cells, neighbours))
+    else:
+        polygons.set_array(_colour_values(cells, colour))
+        polygons.set_cmap("viridis")
+        label = "f at the region's centroid" if colour == "f" else "|grad f| on the region"
+        figure.colorbar(polygons, ax=axes, label=label, shrink=0.8)
+    axes.add_collection(polygons)
     axes.add_collection(LineCollection(
         [[(float(x), float(y)) for x, y in segment] for segment in boundary],
         colors="black", linewidths=thick, capstyle="round"))
+    if data:
+        axes.scatter([float(p[0]) for p in data], [float(p[1]) for p in data], s=6,
+                     c="black", alpha=0.6, linewidths=0, zorder=3, label="data")
     (x0, y0), (x1, y1) = [float(v) for v in box.lo], [float(v) for v in box.hi]
     pad = 0.01 * max(x1 - x0, y1 - y0)
     axes.set_xlim(x0 - pad, x1 + pad)
@@ -461,102 +444,110 @@ def _draw_map(cells: Sequence[Cell], box: Box, heading: str, plane: Plane | None
     axes.set_xlabel("s" if plane else "x1")
     axes.set_ylabel("t" if plane else "x2")
     figure.suptitle(heading, fontsize=9)
-    figure.legend(handles=[
-        Line2D([], [], color="#404040", linewidth=THIN, label="activation-region boundary"),
-        Line2D([], [], color="black", linewidth=thick,
-               label="linear-region boundary (and the box)")],
-        loc="outside lower center", ncols=2, fontsize=8, frameon=False)
+    handles = [Line2D([], [], color="#404040", linewidth=THIN, label="activation-region boundary"),
+               Line2D([], [], color="black", linewidth=thick,
+                      label="linear-region boundary (and the box)")]
+    if data:
+        handles.append(Line2D([], [], linestyle="", marker="o", markersize=3, color="black",
+                              label="data"))
+    figure.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize=8,
+                  frameon=False)
     _save(figure, path)
 
 
-def graph_pieces(network: Network | ScaledNetwork, box: Box) -> tuple[Piece, ...]:
-    """The activation intervals of a one-input network over ``box`` (exact breakpoint
-    propagation), with exact values of ``f`` at their ends."""
-    network = scaled(network)
-    partition = propagate(network, box)
-    ends = [box.lo[0], *(partition.breakpoint(i) for i in range(len(partition.bn))), box.hi[0]]
-    values = [evaluate(network.network, [x]) for x in ends]
-    return tuple(Piece(ends[i], ends[i + 1], pattern, values[i], values[i + 1])
-                 for i, pattern in enumerate(partition.patterns()))
-
-
-def linear_ids(pieces: Sequence[Piece]) -> list[int]:
-    """The linear region of each piece: a new one wherever the affine map changes."""
-    ids = [0]
-    for left, right in itertools.pairwise(pieces):
-        ids.append(ids[-1] + (left.affine_map != right.affine_map))
-    return ids
-
-
-def _draw_graph(pieces: Sequence[Piece], heading: str, path: Path) -> None:
+def _draw_graph(pieces: Sequence[Piece], view: View, heading: str,
+                data: Sequence[Sequence[Fraction]] | None, path: Path) -> None:
     from matplotlib.collections import LineCollection
     from matplotlib.lines import Line2D
 
     linear = linear_ids(pieces)
-    figure = _figure((8.0, 5.2))
+    figure = _figure(view.box, 1.4)
     axes = figure.add_subplot()
     for piece in pieces[1::2]:
         axes.axvspan(float(piece.lo), float(piece.hi), color="#EEEEEE", linewidth=0)
     colours = [LINE_COLOURS[k % len(LINE_COLOURS)] for k in linear]
     markers = ["black" if a != b else "white" for a, b in itertools.pairwise(linear)]
     styles = ("solid", "dashed", "dotted", "dashdot")
-    for k in range(len(pieces[0].f_lo)):
+    ends = [piece.ends() for piece in pieces]
+    for k in range(len(pieces[0].affine_map)):
         axes.add_collection(LineCollection(
-            [[(float(p.lo), float(p.f_lo[k])), (float(p.hi), float(p.f_hi[k]))] for p in pieces],
+            [[(float(p.lo), float(lo[k])), (float(p.hi), float(hi[k]))]
+             for p, (lo, hi) in zip(pieces, ends)],
             colors=colours, linewidths=2, linestyles=styles[k % len(styles)]))
-        axes.scatter([float(p.lo) for p in pieces[1:]], [float(p.f_lo[k]) for p in pieces[1:]],
+        axes.scatter([float(p.lo) for p in pieces[1:]], [float(lo[k]) for lo, _ in ends[1:]],
                      s=22, zorder=3, edgecolors="black", linewidths=1, c=markers)
-    axes.autoscale_view()
-    axes.set_xlim(float(pieces[0].lo), float(pieces[-1].hi))
-    axes.set_xlabel("x")
-    axes.set_ylabel("f(x)" if len(pieces[0].f_lo) == 1 else "f(x): f1 solid, f2 dashed, ...")
-    figure.suptitle(heading, fontsize=9)
-    figure.legend(handles=[
+    handles = [
         Line2D([], [], linestyle="", marker="o", markerfacecolor="black",
                markeredgecolor="black", label="breakpoint: the affine map changes"),
         Line2D([], [], linestyle="", marker="o", markerfacecolor="white",
                markeredgecolor="black", label="breakpoint: only the pattern changes"),
         Line2D([], [], color="#DDDDDD", linewidth=6,
-               label="activation regions (shaded alternately)")],
-        loc="outside lower center", ncols=3, fontsize=8, frameon=False)
+               label="activation regions (shaded alternately)")]
+    if data:
+        targets = [p for p in data if len(p) > 1]
+        if targets:
+            axes.scatter([float(p[0]) for p in targets], [float(p[1]) for p in targets], s=8,
+                         c="black", alpha=0.6, linewidths=0, zorder=4)
+        else:
+            axes.plot([float(p[0]) for p in data], [0.0] * len(data), "|", color="black",
+                      transform=axes.get_xaxis_transform(), markersize=8)
+        handles.append(Line2D([], [], linestyle="", marker="o", markersize=3, color="black",
+                              label="data"))
+    axes.autoscale_view()
+    axes.set_xlim(float(pieces[0].lo), float(pieces[-1].hi))
+    axes.set_xlabel("x")
+    axes.set_ylabel("f(x)" if len(pieces[0].affine_map) == 1 else "f(x): f1 solid, f2 dashed, ...")
+    figure.suptitle(heading, fontsize=9)
+    figure.legend(handles=handles, loc="outside lower center", ncols=2, fontsize=8, frameon=False)
     _save(figure, path)
 
 
 def plot(network: Network, path: str | Path, *, box: Box | None = None,
-         plane: Plane | None = None, name: str | None = None) -> PlotSummary:
+         plane: Subspace | None = None, data: Sequence[Sequence[Fraction]] | None = None,
+         colour: str = "linear", name: str | None = None, limits: Limits = Limits(),
+         progress: bool = False) -> PlotSummary:
     """Draw ``network``'s regions to ``path`` (.png, .svg or .pdf), atomically.
 
-    ``box`` is the domain in the plotted coordinates (``(s, t)`` when slicing; default:
-    :func:`default_box`).  ``plane`` restricts the input to a plane (default for
-    ``n0 >= 3``: :func:`coordinate_plane`; not allowed for ``n0 = 1``).  ``name`` titles
-    the picture (e.g. the network file's name), beside the network's SHA-256 prefix.
-    The counts in the title and the summary are those of the drawn domain.
+    ``box`` is the domain in the plotted coordinates (``(s, t)`` when slicing);
+    without it the box around ``data`` (points, exact; drawn on the picture; for one
+    input a second coordinate is drawn as the target value), else the default view
+    (:func:`choose_view`).  ``plane`` restricts the input to a plane (default for
+    ``n0 >= 3``: :func:`~tvmip.model.subspace.coordinate_plane`; not allowed for
+    ``n0 = 1``).  ``colour``: ``linear`` (families per linear region), ``f`` or
+    ``grad`` (a colour scale, two-input maps).  ``name`` titles the picture beside
+    the network's SHA-256 prefix.  The counts are those of the drawn domain.  A
+    count stopped by ``limits`` or an interrupt writes no picture
+    (:class:`~tvmip.errors.Interrupted`, :class:`~tvmip.errors.ResourceLimit`).
     """
     path = Path(path)
     if path.suffix[1:].lower() not in FORMATS:
         raise InputError(f"{path}: unsupported picture format (use {', '.join(FORMATS)})")
     if not (path.parent if str(path.parent) else Path(".")).is_dir():
         raise InputError(f"{path}: directory {path.parent} does not exist")
+    if colour not in COLOURINGS:
+        raise InputError(f"unknown colouring {colour!r} (use {', '.join(COLOURINGS)})")
     n0 = network.input_dim
     if n0 == 1 and plane is not None:
         raise InputError("a slice needs a network with at least two inputs")
     if n0 >= 3 and plane is None:
         plane = coordinate_plane(n0)
-    drawn = scale_network(network if plane is None else
-                          restrict_to_plane(network, plane.point, plane.d1, plane.d2))
+    if plane is not None and data:
+        raise InputError("--data draws the data of a one- or two-input network; for a slice "
+                         "give --box in the plane's coordinates (s, t)")
+    drawn = scale_network(network if plane is None else plane.restrict(network))
     dim = min(n0, 2)
     if box is not None and len(box.lo) != dim:
         raise InputError(f"the box must have {dim} coordinates (the plotted ones)")
-    box = box or default_box(drawn)
+    view = choose_view(drawn, box, data, limits, progress)
     counts: tuple[int, int, int]
     if n0 == 1:
-        pieces = graph_pieces(drawn, box)
-        counts = (len(pieces), linear_ids(pieces)[-1] + 1,
-                  len({p.affine_map for p in pieces}))
-        _draw_graph(pieces, _heading(name, network, counts, box, plane), path)
+        pieces = graph_pieces(drawn, view.box)
+        counts = (len(pieces), linear_ids(pieces)[-1] + 1, len({p.affine_map for p in pieces}))
+        _draw_graph(pieces, view, _heading(name, network, counts, view, plane), data, path)
     else:
-        cells = region_cells(drawn, box)
+        cells = region_cells(drawn, view.box, limits, progress)
         counts = (len(cells), len({c.linear_region for c in cells}),
                   len({(c.region.gradient, c.region.offset) for c in cells}))
-        _draw_map(cells, box, _heading(name, network, counts, box, plane), plane, path)
-    return PlotSummary(path, box, plane, *counts)
+        _draw_map(cells, view, _heading(name, network, counts, view, plane), plane, data,
+                  colour, path)
+    return PlotSummary(path, view, plane, *counts)

@@ -55,6 +55,7 @@ from .motzkin import (
 )
 
 WILDCARD = "*"
+LINEAR_COUNTS = ("linear_regions", "distinct_maps")
 
 
 class TreeChecker:
@@ -73,7 +74,7 @@ class TreeChecker:
         # look-aheads in force: position -> (node, pieces ruled out), and their stack
         self.scopes: dict[int, tuple[str, frozenset[str]]] = {}
         self.scope_stack: list[tuple[str, int]] = []
-        wants_linear = bool({"linear_regions", "distinct_maps"} & set(claims))
+        wants_linear = bool(set(LINEAR_COUNTS) & set(claims))
         self.linear = LinearChecker(self.maps, box) if wants_linear else None
 
     def feed(self, record: dict[str, Any], where: str) -> None:
@@ -120,10 +121,12 @@ class TreeChecker:
             node = self.pending[-1]
             raise Rejected(f"incomplete tree: no record covers the node {node or '(root)'!r}")
 
-    def verified(self) -> dict[str, tuple[int, bool]]:
-        """Counts the evidence establishes, each with whether it is exact."""
+    def verified(self, needed: set[str]) -> dict[str, tuple[int, bool]]:
+        """The ``needed`` counts the evidence establishes, each with whether it is exact
+        (linear counts only when needed: a run stopped while gluing claims none and
+        writes no facet evidence)."""
         counts = {"activation_regions": (self.regions, self.open == 0)}
-        if self.linear is not None and self.open == 0:
+        if self.linear is not None and self.open == 0 and needed & set(LINEAR_COUNTS):
             linear_regions, distinct_maps = self.linear.counts()
             counts.update(linear_regions=(linear_regions, True), distinct_maps=(distinct_maps, True))
         return counts

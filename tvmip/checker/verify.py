@@ -62,7 +62,7 @@ class RecordChecker(Protocol):
 
     def finish(self) -> None: ...
 
-    def verified(self) -> dict[str, tuple[int, bool]]: ...
+    def verified(self, needed: set[str]) -> dict[str, tuple[int, bool]]: ...
 
 
 COUNTS = ("activation_regions", "linear_regions", "distinct_maps")
@@ -224,7 +224,10 @@ def _check_stream(lines: Iterator[tuple[int, bytes]], budget: Budget,
     if end is None:
         raise FormatError("", "truncated: the end record with the claims is missing")
     checker.finish()
-    return _verdict(end, checker.verified(), network, box)
+    needed = set(end) - {"theorem"}
+    if "theorem" in end:
+        needed.add("linear_regions" if box is None else "distinct_maps")
+    return _verdict(end, checker.verified(needed), network, box)
 
 
 def _end_record(record: dict[str, Any], where: str, declared: list[str]) -> dict[str, Any]:

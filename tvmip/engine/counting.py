@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ from ..model.network import Box, Network
 from ..model.scaled import ScaledNetwork, scaled
 from ..progress import Progress
 from ..search import oned
-from ..search.linear import Gluer
+from ..search.linear import Gluer, LinearStructure
 from ..search.mip import milp_count
 from ..search.tree import Explorer, Frontier, Open, Record, Region, StopSearch
 from .run import Limits, Run, Stream, record_key
@@ -51,6 +51,8 @@ class CountResult:
     stats: dict[str, int]
     linear_regions: int | None = None
     distinct_maps: int | None = None
+    structure: LinearStructure | None = field(default=None, repr=False, compare=False)
+    """The gluing's maps, linear-region ids and evidence (tree engine with ``linear``)."""
 
     @property
     def claim(self) -> str:
@@ -266,14 +268,18 @@ def _count_tree(scaled_network: ScaledNetwork, box: Box | None,
         if out is not None:
             out.write(header_line(network, box, "tree", claims))
         with _stop_on_signals(run):
+            bar.phase("splitting the search tree", None, " regions")
             plan = split_top(explorer, run)
+            bar.phase("exploring subtrees", sum(isinstance(r, Frontier) for r in plan),
+                      " subtrees")
+            run.done = 0
             runner.execute(plan, run, stream, _complete_subtrees(plan, previous))
-        stream.finish()
-        exact = run.open == 0
+            stream.finish()
+            exact = run.open == 0
+            if linear and exact and run.stop_reason is None:
+                structure = _glue(scaled_network, box, regions, run)
         counted = {"activation_regions": run.regions}
-        if linear and exact:
-            structure = Gluer(scaled_network, box).glue([r for r in regions
-                                                          if isinstance(r, Region)])
+        if structure is not None:
             counted.update(linear_regions=structure.linear_regions,
                            distinct_maps=structure.distinct_maps)
         seconds = time.perf_counter() - run.start
@@ -288,7 +294,7 @@ def _count_tree(scaled_network: ScaledNetwork, box: Box | None,
             out.abort()
         raise
     finally:
-        bar.close(run.regions)
+        bar.close()
     return CountResult(
         activation_regions=run.regions,
         exact=exact,
@@ -300,7 +306,22 @@ def _count_tree(scaled_network: ScaledNetwork, box: Box | None,
         stats=asdict(explorer.stats),
         linear_regions=counted.get("linear_regions"),
         distinct_maps=counted.get("distinct_maps"),
+        structure=structure,
     )
+
+
+def _glue(network: ScaledNetwork, box: Box | None, records: list[Record],
+          run: Run) -> LinearStructure | None:
+    """The linear structure of the regions, under the run's limits and signals: None
+    when they stop it (the activation count stays exact; ``run.stop_reason`` says why
+    there are no linear counts)."""
+    found = [r for r in records if isinstance(r, Region)]
+    run.progress.phase("gluing linear regions", len(found), " regions")
+    try:
+        return Gluer(network, box).glue(found, tick=run.advance)
+    except StopSearch:
+        run.stop_reason = f"{run.stop_reason} while gluing"
+        return None
 
 
 def _previous_records(network: Network, box: Box | None,

@@ -54,6 +54,7 @@ class Run:
         self.found = 0  # regions seen anywhere (progress display)
         self.regions = 0  # regions written, for the claim
         self.open = 0
+        self.done = 0  # units of the current progress phase finished
         self.start = time.perf_counter()
         self.stop_reason: str | None = None
         self.interrupted = False
@@ -82,7 +83,7 @@ class Run:
         if self.interrupted:
             self.stop_reason = "interrupted"
             raise StopSearch
-        self.progress.update(self.found)
+        self.progress.update(self.done, self.found)
         limits = self.limits
         if limits.time_limit is not None and time.perf_counter() - self.start > limits.time_limit:
             self.stop_reason = "time-limit"
@@ -99,6 +100,11 @@ class Run:
         if self._since_check >= 256:
             self._since_check = 0
             self.check()
+
+    def advance(self, done: int) -> None:
+        """The current phase has ``done`` units finished; then :meth:`check`."""
+        self.done = done
+        self.check()
 
 
 class Stream:

@@ -58,6 +58,7 @@ class LocalRunner:
 
                 try:
                     self.explorer.explore(item, feed, tick=run.tick)
+                    run.done += 1
                 except StopSearch:
                     run.stop_reason = run.stop_reason or self.explorer.limit_hit
 
@@ -162,6 +163,7 @@ class PoolRunner:
                         run.stop_reason = reason
                     results[root.prefix] = records
                     self.add_stats(stats)
+                    run.done += 1
                     for record in records:
                         run.observe(record)
                 if _should_stop(run):
@@ -268,6 +270,7 @@ class DaskRunner:
                     if future.status == "error":
                         raise TvmipError(f"a dask task failed: {future.exception()}")
                     results[prefix] = future.result()
+                    run.done += 1
                     for record in results[prefix]:
                         run.observe(record)
             pending -= finished

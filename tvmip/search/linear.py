@@ -21,10 +21,9 @@ then a facet whose two sides have equal maps, and no edge can be missing.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-
 
 from ..checker.linear import hyperplane
 from ..errors import InternalError
@@ -108,10 +107,18 @@ class Gluer:
         self.layers = network.layers
         self.lp = MaxSlackLP(max(self.dim - 1, 1))
 
-    def glue(self, regions: Sequence[Region]) -> LinearStructure:
+    def glue(self, regions: Sequence[Region],
+             tick: Callable[[int], None] | None = None) -> LinearStructure:
+        """Glue ``regions`` (all the activation regions of the domain) into linear
+        regions.  ``tick(done)`` is called as regions are processed (their maps, then
+        their facets) and may raise to stop."""
         import networkx as nx  # heavy: only runs that glue pay for it
 
-        geometry = [self._geometry(r.pattern) for r in regions]
+        geometry = []
+        for r in regions:
+            geometry.append(self._geometry(r.pattern))
+            if tick is not None and len(geometry) % 64 == 0:
+                tick(len(geometry) // 2)
         maps = tuple(g.output for g in geometry)
         groups: dict[AffineMap, list[int]] = {}
         for index, affine in enumerate(maps):
@@ -120,10 +127,14 @@ class Gluer:
         graph = nx.Graph()
         graph.add_nodes_from(range(len(regions)))
         evidence: list[Evidence] = []
+        done = len(regions) - sum(len(m) for m in groups.values() if len(m) > 1)
         for members in groups.values():
             if len(members) < 2:
                 continue
             for index in members:
+                done += 1
+                if tick is not None:
+                    tick((len(regions) + done) // 2)
                 for item in self._facets(index, regions[index].pattern, geometry[index], index_of):
                     evidence.append(item)
                     if isinstance(item, Facet) and maps[item.neighbour] == maps[index]:
@@ -134,6 +145,18 @@ class Gluer:
             for index in members:
                 component[index] = label
         return LinearStructure(maps, tuple(component), tuple(evidence))
+
+    def adjacency(self, regions: Sequence[Region]) -> set[tuple[int, int]]:
+        """The pairs of regions (indices, smaller first) that share a facet in the
+        domain, whether or not their maps are equal."""
+        index_of = {r.pattern: i for i, r in enumerate(regions)}
+        edges = set()
+        for index, region in enumerate(regions):
+            geometry = self._geometry(region.pattern)
+            for item in self._facets(index, region.pattern, geometry, index_of):
+                if isinstance(item, Facet):
+                    edges.add((min(index, item.neighbour), max(index, item.neighbour)))
+        return edges
 
     def output_map(self, pattern: str) -> AffineMap:
         """The exact affine map of ``f`` on the region of ``pattern``."""

@@ -74,7 +74,6 @@ from ..search.tree import Region
 MIN_MARGIN = 1e-6  # the smallest margin eps the MILP looks for (see the module doc)
 TOLERANCE = 1e-9  # HiGHS feasibility tolerances, well below MIN_MARGIN
 MAX_FLATS = 50_000  # vertex subsystems tried when deriving a box for R^n0
-NEEDS_BOX = "the MILP engine needs a bounded domain (--box)"
 
 Interval = tuple[Fraction, Fraction]
 _ZERO: Interval = (Fraction(0), Fraction(0))
@@ -109,30 +108,72 @@ def _supported(network: ScaledNetwork) -> Network:
     return network.network
 
 
-def milp_box(network: ScaledNetwork, box: Box | None) -> Box:
+@dataclass(frozen=True, slots=True)
+class Domain:
+    """The box the MILP works in, and why it stands for the counted domain."""
+
+    box: Box
+    reason: str
+
+
+def milp_box(network: ScaledNetwork, box: Box | None) -> Domain:
     """The box the MILP works in: ``box`` itself, or for R^n0 a box that meets every
-    activation region.  The latter exists here only for networks with a single ReLU
-    layer (a hyperplane arrangement): the closure of each region contains a minimal
-    face of the arrangement, the flat where some ``rank`` independent hyperplanes
-    meet; the open box contains one point of each such flat (coordinates off the
-    pivot columns set to 0), hence a point of every region near it.  Deeper
-    networks need ``--box`` (:class:`InputError`)."""
+    activation region, so that the regions of R^n0 and of the box correspond one to
+    one (each region's trace on the box is convex and non-empty).
+
+    With a single layer of neurons with a state (a hyperplane arrangement) the box
+    is tight: the closure of each region contains a minimal face of the
+    arrangement, the flat where some ``rank`` independent hyperplanes meet; the open
+    box contains one point of each such flat (coordinates off the pivot columns set
+    to 0), hence a point of every region near it.  For deeper networks the same
+    argument runs on each region's own inequalities, with a bound instead of an
+    enumeration (:func:`_cramer_bound`)."""
     _supported(network)
     if box is not None:
-        return box
+        return Domain(box, "the given box")
     dim = network.dim
     if sum(layer.stateful for layer in network.layers) > 1:
-        raise InputError(NEEDS_BOX)
-    rows: list[list[int]] = []
-    m, d = input_map(dim)
+        largest = _largest_row_entry(network)
+        bound = (math.isqrt(dim) + 1) ** dim * largest ** dim + 1
+        reason = (f"each region's closure has a point solving at most n0 of its own "
+                  f"inequalities as equations, integers of at most {largest.bit_length()} "
+                  "bits, so by Cramer's rule and Hadamard's bound its coordinates lie inside: "
+                  "the box meets every region")
+    else:
+        rows: list[list[int]] = []
+        m, d = input_map(dim)
+        for layer in network.layers:
+            p, s = pre_activations(layer, m, d)
+            if layer.stateful:
+                rows = [r for r in p.tolist() if any(r[:-1])]
+                break
+            m, d = layer_output(p, s, layer, None)
+        bound = _vertex_bound(rows, dim)
+        reason = ("it holds a point of every minimal face of the hyperplane arrangement "
+                  "(exact enumeration): the box meets every region")
+    return Domain(Box((Fraction(-bound),) * dim, (Fraction(bound),) * dim), reason)
+
+
+def _largest_row_entry(network: ScaledNetwork) -> int:
+    """``M``, above every integer of every region's inequalities, whatever the pattern.
+
+    Along any pattern a region is ``{x : a_i . x < c_i}`` with integer rows (a
+    pre-activation minus a breakpoint, over its layer's denominator); bounding every
+    layer's integers for all patterns at once bounds them all.  The closure's minimal
+    face contains a point that solves ``r <= n0`` of the rows as equations with the
+    other coordinates 0; by Cramer's rule each coordinate is a ratio of integer
+    determinants, the denominator at least 1, the numerator at most
+    ``(sqrt(r) M)^r`` (Hadamard), which :func:`milp_box` takes as its box."""
+    m, d, largest = 1, 1, 1  # bounds on the input map's integers and its denominator
     for layer in network.layers:
-        p, s = pre_activations(layer, m, d)
-        if layer.stateful:
-            rows = [r for r in p.tolist() if any(r[:-1])]
-            break
-        m, d = layer_output(p, s, layer, None)
-    bound = _vertex_bound(rows, dim)
-    return Box((Fraction(-bound),) * dim, (Fraction(bound),) * dim)
+        pre = layer.weight_bound * m + layer.bias_bound * d
+        s = d * layer.scale
+        for t in layer.activation.breakpoints:
+            largest = max(largest, t.denominator * pre + abs(t.numerator) * s)
+        m = max(abs(k) for k, _ in layer.cell_maps) * pre + \
+            max(abs(c) for _, c in layer.cell_maps) * s
+        d = s * layer.unit
+    return largest
 
 
 def _vertex_bound(rows: list[list[int]], dim: int) -> int:
@@ -144,7 +185,8 @@ def _vertex_bound(rows: list[list[int]], dim: int) -> int:
     reduced, rank = gradients.rref()
     pivots = [next(j for j in range(dim) if reduced[i, j] != 0) for i in range(rank)]
     if math.comb(len(rows), rank) > MAX_FLATS:
-        raise InputError(f"{NEEDS_BOX}: too many hyperplanes to bound the arrangement")
+        raise InputError("the MILP over R^n0: too many hyperplanes to bound the arrangement "
+                         "(give --box)")
     largest = Fraction(0)
     for subset in combinations(rows, rank):
         square = flint.fmpq_mat(rank, rank, [r[j] for r in subset for j in pivots])
@@ -462,7 +504,7 @@ class _Search:
     """Solve, verify exactly, cut, repeat."""
 
     def __init__(self, network: ScaledNetwork, box: Box | None) -> None:
-        self.box = milp_box(network, box)
+        self.box = milp_box(network, box).box
         self.model = _Model(network.network, self.box)
         self.verifier = _Verifier(network, box)
         self.solves = 0
