@@ -235,6 +235,9 @@ def to_csv(records: Sequence[RegionInfo], dim: int, outputs: int,
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header)
+    yield buffer.getvalue()
+    buffer.seek(0)
+    buffer.truncate()
     for record in records:
         numbers: list[Fraction] = list(record.witness)
         for gradient, offset in zip(record.gradient, record.offset):

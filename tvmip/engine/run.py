@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..certificate import record_line
-from ..errors import InternalError
+from ..errors import InputError, InternalError
 from ..files import AtomicFile
 from ..progress import Progress
 from ..search.tree import EmptyBranch, Frontier, Open, Record, Region, StopSearch
@@ -29,6 +29,14 @@ class Limits:
     max_regions: int | None = None
     time_limit: float | None = None
     max_memory: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.max_regions is not None and self.max_regions < 1:
+            raise InputError(f"max_regions must be at least 1, not {self.max_regions}")
+        for name in ("time_limit", "max_memory"):
+            value = getattr(self, name)
+            if value is not None and not value >= 0:
+                raise InputError(f"{name} must not be negative, not {value}")
 
 
 def peak_memory_mb() -> float:
@@ -109,41 +117,37 @@ class Run:
 
 class Stream:
     """Writes the records in depth-first order, cutting deterministically after the
-    ``limit``-th region: every later record lies in the subtree of a right sibling
-    (``'-'`` child) of a node on the cut region's path; each such sibling becomes
-    one open record, except a sibling that is a single proved-empty branch, which
-    keeps its proof.  The output depends only on the records, never on timing, so
-    every runner writes the same bytes."""
+    ``limit``-th region: every later record lies in the subtree of a later sibling of
+    a node on the cut region's path (a child whose symbol sorts after the path's);
+    each such sibling becomes one open record, except a sibling that is a single
+    proved-empty branch, which keeps its proof.  The output depends only on the
+    records, never on timing, so every runner writes the same bytes."""
 
     def __init__(self, run: Run, limit: int | None) -> None:
         self.run = run
         self.limit = limit
-        self.siblings: list[str] = []  # deepest first = depth-first order
+        self.cut: str | None = None  # the pattern of the last region written
         self.first: dict[str, Record] = {}  # each sibling's first record after the cut
 
     @property
     def cut_made(self) -> bool:
-        return bool(self.siblings) or self.limit is not None and self.run.regions >= self.limit
+        return self.cut is not None or self.limit is not None and self.run.regions >= self.limit
 
     def feed(self, record: Record) -> None:
-        if not self.cut_made:
+        if self.cut is None:
             self.run.emit(record)
             if isinstance(record, Region) and self.cut_made:
                 self.run.stop_reason = "max-regions"
-                pattern = record.pattern
-                self.siblings = [pattern[:i] + "-" for i in reversed(range(len(pattern)))
-                                 if pattern[i] == "+"]
+                self.cut = record.pattern
             return
         key = record_key(record)
-        sibling = next((s for s in self.siblings if key.startswith(s)), None)
-        if sibling is None:
+        i = next((i for i, (a, b) in enumerate(zip(key, self.cut)) if a != b), len(key))
+        if i >= len(self.cut) or i >= len(key) or key[i] < self.cut[i]:
             raise InternalError(f"record {key!r} after the cut lies outside every open sibling")
-        self.first.setdefault(sibling, record)
+        self.first.setdefault(key[:i + 1], record)
 
     def finish(self) -> None:
-        for sibling in self.siblings:
-            first = self.first.get(sibling)
-            if first is None:
-                continue  # that node had a single child: no sibling exists
+        for sibling in sorted(self.first):
+            first = self.first[sibling]
             single_empty = isinstance(first, EmptyBranch) and first.prefix == sibling
             self.run.emit(first if single_empty else Open(sibling))

@@ -206,6 +206,8 @@ def layer_output(p: np.ndarray, s: int, layer: ScaledLayer,
     if d > 1:
         g = math.gcd(d, *(int(v) for v in np.unique(m)))
         if g > 1:
+            if g >= INT64_SAFE and m.dtype != object:   # m is all zero: d alone is big
+                m = m.astype(object)
             return m // g, d // g
     return m, d
 
