@@ -39,6 +39,7 @@ _API = {
     "Verdict": "tvmip.checker.verify",
     "TvmipError": "tvmip.errors",
     "InputError": "tvmip.errors",
+    "from_sklearn": "tvmip.io.sklearn",
 }
 _RENAMED = {"check": "check_file"}
 
@@ -55,6 +56,7 @@ __all__ = [
     "check",
     "count",
     "evaluate",
+    "from_sklearn",
     "load_network",
     "network_from_dict",
     "parse_box",

@@ -188,6 +188,9 @@ def count(network: str | None, box_text: str | None, data: str | None, slice_tex
     """Count the activation regions of NETWORK (default: the bundled demo network)."""
     from .engine import counting as engine
 
+    if network is not None and network.lower().endswith(".onnx"):
+        raise InputError(f"{network} is an ONNX model: convert it first with "
+                         f"'tvmip import {network} -o net.json'")
     path, net = _load(network)
     net, box, subspace, _ = _where(net, box_text, data, slice_text, line_text)
     if certificate is not None:
@@ -533,15 +536,21 @@ def plot(network: str | None, output: str, box_text: str | None, data: str | Non
 @click.option("--output", "-o", type=click.Path(), required=True, help="Network file to write.")
 @click.option("--ternarize", is_flag=True, help="Ternarize the weights (threshold 0.7 mean|w| "
               "per layer, scales pushed into the biases; see the report).")
+@click.option("--json", "as_json", is_flag=True, help="Print the import report as JSON.")
 @_guarded
-def import_model(model: str, output: str, ternarize: bool) -> None:
-    """Convert a feed-forward ONNX MODEL (Gemm/MatMul+Add, Relu, Identity) exactly."""
+def import_model(model: str, output: str, ternarize: bool, as_json: bool) -> None:
+    """Convert a feed-forward piecewise-linear ONNX MODEL exactly: Gemm/MatMul (+ Add),
+    Relu, LeakyRelu, Clip, HardSigmoid, Sign, QuantizeLinear/DequantizeLinear, ...
+    (skl2onnx and torch.onnx exports); a classifier gives its logit network."""
     from .io.onnx_import import import_onnx
     from .model.network import save_network
 
     check_writable(Path(output))
     result = import_onnx(model, ternarize=ternarize)
     save_network(result.network, output)
+    if as_json:
+        click.echo(json.dumps({**result.to_json(), "output": output}, indent=1))
+        return
     click.echo(result.report)
     click.echo(f"wrote {output}")
 
@@ -553,7 +562,8 @@ def import_model(model: str, output: str, ternarize: bool) -> None:
               "(e.g. 1/3) to the nearest double, and report the largest error.")
 @_guarded
 def export_model(network: str, output: str, approximate: bool) -> None:
-    """Write NETWORK as an ONNX model (Gemm + Relu/Identity, float64)."""
+    """Write NETWORK as an ONNX model (float64: Gemm, and each activation as exact
+    ONNX operators: Relu, Identity, LeakyRelu, Clip, Round, Where...)."""
     from .io.onnx_export import export_onnx
 
     _, net = _load(network)

@@ -46,6 +46,7 @@ integers and ``"p/q"`` strings.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -92,6 +93,19 @@ class Activation:
     def stateful(self) -> bool:
         """Whether neurons with this activation carry a state (it has a breakpoint)."""
         return bool(self.breakpoints)
+
+    @property
+    def text(self) -> str:
+        """The spec as written in a network file, on one line (``relu``, ``{"quantize":..}``)."""
+        return self.spec if isinstance(self.spec, str) else \
+            json.dumps(self.spec, separators=(",", ":"))
+
+    @property
+    def positively_homogeneous(self) -> bool:
+        """``sigma(c z) = c sigma(z)`` for every ``c > 0``: the only breakpoint is 0, with
+        value 0, and no piece has an offset (ReLU, leaky ReLU, the identity)."""
+        return (all(t == 0 for t in self.breakpoints) and all(v == 0 for v in self.values)
+                and all(b == 0 for _, b in self.pieces))
 
     @property
     def cells(self) -> int:

@@ -1,17 +1,44 @@
 """Writing networks as ONNX models, exactly (or with reported rounding).
 
-One ``Gemm`` (``transB = 1``, DOUBLE initializers) per layer, followed by
-``Relu`` or ``Identity`` for a hidden layer; opset 17; input ``x`` of shape
-``[batch, n0]``, output ``y``.  A rational is written only when it is exactly a
-float64 (integers up to 2**53, dyadic rationals of at most 53 significant bits);
-anything else (``1/3``) is refused unless ``approximate=True``, which rounds it
-to the nearest float64 and reports how many values were rounded and the largest
-error.  The file is written atomically.
+One ``Gemm`` (``transB = 1``, DOUBLE initializers) per layer, opset 17, input
+``x`` of shape ``[batch, n0]``, output ``y``, everything in float64.  Each hidden
+layer's activation is written as ONNX operators whose exact reading is that very
+function (so :mod:`tvmip.io.onnx_import` reads it back), and which onnxruntime
+evaluates in float64 to within rounding away from the breakpoints:
+
+* ``identity``: ``Identity``; ``relu``: ``Relu``; ``hardtanh``: ``Clip`` with the
+  bounds -1 and 1 as inputs;
+* ``leaky_relu`` with a slope that is a float32 number: ``LeakyRelu`` (ONNX float
+  attributes are float32, so another slope would be rounded: it is written as a
+  general ``pwl``, below);
+* ``quantize``: ``s * Round(Clip(z / s, qmin - z0, qmax - z0))`` with ``Div``,
+  ``Clip``, ``Round`` (half to even, as QuantizeLinear) and ``Mul``, in float64.
+  This is the quantizer exactly (clamping the quotient to the integer range
+  before rounding is the same as after), where a QuantizeLinear/DequantizeLinear
+  pair would compute in float32 and round the output;
+* ``step``, ``sign``, ``pwl`` and the rest: a chain of ``Where`` nodes, one per
+  breakpoint ``t_j`` from the last: ``Where(Less(z, t_j), p_{j-1}(z), rest)``, with
+  ``LessOrEqual`` when the value at ``t_j`` is the left piece's, and an extra
+  ``Where(Equal(z, t_j), v_j, rest)`` when it is neither neighbour's.  A piece
+  ``a z + c`` is ``Mul`` then ``Add`` (a constant piece is a scalar), so every
+  number in the file is a parameter of the activation itself: no differences of
+  slopes, no cancellation, nothing but the parameters to round.
+
+A rational is written only when it is exactly a float64 (integers up to 2**53,
+dyadic rationals of at most 53 significant bits); anything else (``1/3``, a
+breakpoint ``-3/11184811``...) is refused unless ``approximate=True``, which
+rounds it to the nearest float64 and reports how many values were rounded and the
+largest error.  The metadata ``tvmip.activations`` records each layer's
+activation spec, which the importer uses for a layer exactly when it is the
+function it reads (a quantizer's zero point, for one, is not visible in its
+function).  An affine ``pwl`` without breakpoints comes back folded into the
+layer's weights: the same function.  The file is written atomically.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -19,11 +46,13 @@ from typing import Any
 import numpy as np
 
 from .. import __version__
+from ..checker.activation import HARDTANH, Activation
 from ..checker.model import Vector
 from ..checker.rationals import format_rational
 from ..errors import InputError
 from ..files import atomic_write_bytes
 from ..model.network import IDENTITY, RELU, Network, decimal_text
+from . import pwl
 
 try:
     import onnx
@@ -33,24 +62,28 @@ except ImportError as exc:  # pragma: no cover - depends on the installation
 
 OPSET = 17
 IR_VERSION = 8  # the IR version released with opset 17: readable by older runtimes
+ACTIVATIONS_KEY = "tvmip.activations"
 OPERATORS = {RELU: "Relu", IDENTITY: "Identity"}
-"""The ONNX operator that computes each activation exactly."""
+"""Activations that are one ONNX operator with no parameter."""
 
 
 @dataclass(frozen=True, slots=True)
 class ExportResult:
-    """Where a network was written and what rounding (``approximate``) cost."""
+    """Where a network was written, how each activation was written, and what
+    rounding (``approximate``) cost."""
 
     path: str
     values: int
     rounded: int
     max_error: Fraction
+    activations: tuple[str, ...] = ()
 
     @property
     def report(self) -> str:
-        head = f"wrote {self.path} (ONNX opset {OPSET}, Gemm + Relu/Identity, float64)"
+        kinds = ", ".join(dict.fromkeys(self.activations)) or "Relu/Identity"
+        head = f"wrote {self.path} (ONNX opset {OPSET}, float64, Gemm + {kinds})"
         if not self.rounded:
-            return f"{head}: all {self.values} weights and biases exact"
+            return f"{head}: all {self.values} values exact"
         return (
             f"{head}: {self.rounded} of {self.values} values rounded to the nearest "
             f"float64, largest error {decimal_text(self.max_error)} "
@@ -63,6 +96,7 @@ class ExportResult:
             "values": self.values,
             "rounded": self.rounded,
             "max_error": format_rational(self.max_error),
+            "activations": list(self.activations),
         }
 
 
@@ -90,6 +124,108 @@ def _float64(
     return floats, errors
 
 
+def _float32_exact(value: Fraction) -> bool:
+    return Fraction(float(np.float32(float(value)))) == value if abs(value) < 2**127 else False
+
+
+@dataclass
+class _Writer:
+    """The nodes and initializers of the graph being written, and the rounding."""
+
+    approximate: bool
+    nodes: list[onnx.NodeProto] = field(default_factory=list)
+    initializers: list[onnx.TensorProto] = field(default_factory=list)
+    errors: list[Fraction] = field(default_factory=list)
+
+    def array(self, name: str, values: Any, where: str) -> str:
+        """A DOUBLE initializer of the exact ``values`` (a vector or a matrix)."""
+        rows = values if values and isinstance(values[0], tuple) else None
+        if rows is None:
+            floats, errors = _float64(values, where, self.approximate)
+            data = np.array(floats, dtype=np.float64)
+        else:
+            pairs = [_float64(row, f"{where}[{r}]", self.approximate)
+                     for r, row in enumerate(rows)]
+            data = np.array([f for f, _ in pairs], dtype=np.float64)
+            errors = [e for _, row_errors in pairs for e in row_errors]
+        self.errors += errors
+        self.initializers.append(numpy_helper.from_array(data, name))
+        return name
+
+    def scalar(self, tag: str, value: Fraction, where: str) -> str:
+        name = f"{tag}_c{len(self.initializers)}"
+        floats, errors = _float64((value,), where, self.approximate)
+        self.errors += errors
+        self.initializers.append(numpy_helper.from_array(np.array(floats[0]), name))
+        return name
+
+    def node(self, op: str, inputs: list[str], tag: str, **attrs: Any) -> str:
+        out = f"{tag}_{op.lower()}{len(self.nodes)}"
+        self.nodes.append(helper.make_node(op, inputs, [out], name=out, **attrs))
+        return out
+
+    # ------------------------------------------------------------- activations
+
+    def activation(self, z: str, act: Activation, tag: str, where: str) -> tuple[str, str]:
+        """The output tensor of ``act`` applied to ``z``, and how it was written."""
+        if act in OPERATORS:
+            return self.node(OPERATORS[act], [z], tag), OPERATORS[act]
+        if act == HARDTANH:
+            bounds = [self.scalar(tag, Fraction(b), where) for b in (-1, 1)]
+            return self.node("Clip", [z, *bounds], tag), "Clip"
+        name = pwl.named(act)
+        if isinstance(name.spec, dict) and "leaky_relu" in name.spec and \
+                _float32_exact(act.pieces[0][0]):
+            alpha = float(act.pieces[0][0])
+            return self.node("LeakyRelu", [z], tag, alpha=alpha), "LeakyRelu"
+        levels = pwl.quantize_levels(act)
+        if levels is not None:
+            return self._quantize(z, *levels, tag, f"{where} (quantize)"), \
+                "Div/Clip/Round/Mul"
+        return self._where_chain(z, act, tag, f"{where} (pwl)"), "Where chain"
+
+    def _quantize(self, z: str, scale: Fraction, low: int, high: int, tag: str,
+                  where: str) -> str:
+        s = self.scalar(tag, scale, f"{where}.scale")
+        bounds = [self.scalar(tag, Fraction(b), where) for b in (low, high)]
+        clipped = self.node("Clip", [self.node("Div", [z, s], tag), *bounds], tag)
+        return self.node("Mul", [self.node("Round", [clipped], tag), s], tag)
+
+    def _piece(self, z: str, piece: tuple[Fraction, Fraction], tag: str, where: str) -> str:
+        """``a z + c``: a scalar if a = 0, else Mul (even by 1: a bare Add right after
+        the Gemm would read back as the bias) then Add."""
+        slope, offset = piece
+        if slope == 0:
+            return self.scalar(tag, offset, f"{where}.offset")
+        if piece == (1, 0):
+            return z
+        out = self.node("Mul", [z, self.scalar(tag, slope, f"{where}.slope")], tag)
+        if offset:
+            out = self.node("Add", [out, self.scalar(tag, offset, f"{where}.offset")], tag)
+        return out
+
+    def _where_chain(self, z: str, act: Activation, tag: str, where: str) -> str:
+        pieces = act.pieces
+        result = self._piece(z, pieces[-1], tag, f"{where}.pieces[{len(pieces) - 1}]")
+        for j in reversed(range(len(act.breakpoints))):
+            t, value = act.breakpoints[j], act.values[j]
+            at = f"{where}.breakpoints[{j}]"
+            threshold = self.scalar(tag, t, at)
+            (a, c), (b, d) = pieces[j], pieces[j + 1]
+            compare = "LessOrEqual" if value == a * t + c and value != b * t + d else "Less"
+            if value not in (a * t + c, b * t + d):
+                equal = self.node("Equal", [z, threshold], tag)
+                point = self.scalar(tag, value, f"{where}.values[{j}]")
+                result = self.node("Where", [equal, point, result], tag)
+            left = self._piece(z, pieces[j], tag, f"{where}.pieces[{j}]")
+            result = self.node("Where", [self.node(compare, [z, threshold], tag), left,
+                                         result], tag)
+        if not act.breakpoints and pieces[0][0] == 0:  # a constant: give it z's shape
+            zero = self.scalar(tag, Fraction(0), where)
+            result = self.node("Add", [self.node("Mul", [z, zero], tag), result], tag)
+        return result
+
+
 def export_onnx(
     network: Network, path: str | Path, *, approximate: bool = False
 ) -> ExportResult:
@@ -99,63 +235,30 @@ def export_onnx(
     float64 unless ``approximate``, or when the file cannot be written.
     """
     path = Path(path)
-    named = [
-        (f"layers[{i}]", f"layer{i}", layer) for i, layer in enumerate(network.layers)
-    ]
+    writer = _Writer(approximate)
+    named = [(f"layers[{i}]", f"layer{i}", layer) for i, layer in enumerate(network.layers)]
     named.append(("output", "output", network.output))
-    nodes: list[onnx.NodeProto] = []
-    initializers: list[onnx.TensorProto] = []
-    errors: list[Fraction] = []
+    kinds: list[str] = []
     current = "x"
     for where, tag, layer in named:
-        rows = [
-            _float64(row, f"{where}.weights[{r}]", approximate)
-            for r, row in enumerate(layer.weights)
-        ]
-        biases, bias_errors = _float64(layer.biases, f"{where}.biases", approximate)
-        errors += [e for _, row_errors in rows for e in row_errors] + bias_errors
-        initializers.append(
-            numpy_helper.from_array(
-                np.array([r for r, _ in rows], dtype=np.float64), f"{tag}_W"
-            )
-        )
-        initializers.append(
-            numpy_helper.from_array(np.array(biases, dtype=np.float64), f"{tag}_b")
-        )
+        weights = writer.array(f"{tag}_W", layer.weights, f"{where}.weights")
+        biases = writer.array(f"{tag}_b", layer.biases, f"{where}.biases")
         is_output = tag == "output"
         pre = "y" if is_output else f"{tag}_pre"
-        nodes.append(
-            helper.make_node(
-                "Gemm",
-                [current, f"{tag}_W", f"{tag}_b"],
-                [pre],
-                name=f"{tag}_gemm",
-                transB=1,
-            )
-        )
+        writer.nodes.append(helper.make_node(
+            "Gemm", [current, weights, biases], [pre], name=f"{tag}_gemm", transB=1))
         if not is_output:
-            op = OPERATORS.get(layer.activation)
-            if op is None:
-                raise InputError(f"cannot export {where}: activation {layer.activation.spec!r} "
-                                 "has no ONNX operator here")
-            current = f"{tag}_out"
-            nodes.append(
-                helper.make_node(op, [pre], [current], name=f"{tag}_{op.lower()}")
-            )
+            current, kind = writer.activation(pre, layer.activation, tag,
+                                              f"{where}.activation")
+            kinds.append(kind)
     graph = helper.make_graph(
-        nodes,
+        writer.nodes,
         "tvmip_network",
-        [
-            helper.make_tensor_value_info(
-                "x", onnx.TensorProto.DOUBLE, ["batch", network.input_dim]
-            )
-        ],
-        [
-            helper.make_tensor_value_info(
-                "y", onnx.TensorProto.DOUBLE, ["batch", network.output.width]
-            )
-        ],
-        initializers,
+        [helper.make_tensor_value_info("x", onnx.TensorProto.DOUBLE,
+                                       ["batch", network.input_dim])],
+        [helper.make_tensor_value_info("y", onnx.TensorProto.DOUBLE,
+                                       ["batch", network.output.width])],
+        writer.initializers,
     )
     model = helper.make_model(
         graph,
@@ -164,15 +267,17 @@ def export_onnx(
         producer_name="tvmip",
         producer_version=__version__,
     )
+    errors = writer.errors
     rounded = sum(1 for e in errors if e)
     helper.set_model_props(
         model,
         {
             "tvmip.network_sha256": network.sha256,
             "tvmip.exact": str(not rounded).lower(),
+            ACTIVATIONS_KEY: json.dumps([layer.activation.spec for layer in network.layers],
+                                        separators=(",", ":")),
         },
     )
     atomic_write_bytes(path, model.SerializeToString())
-    return ExportResult(
-        str(path), len(errors), rounded, max(errors, default=Fraction(0))
-    )
+    return ExportResult(str(path), len(errors), rounded, max(errors, default=Fraction(0)),
+                        tuple(kinds))

@@ -30,6 +30,7 @@ from typing import Any
 
 from ..checker.model import Matrix
 from ..checker.rationals import format_rational
+from ..errors import InputError
 from .network import Layer, Network, decimal_text
 
 TWN_THRESHOLD = Fraction(7, 10)
@@ -150,6 +151,12 @@ def ternarize_network(network: Network) -> tuple[Network, Ternarization]:
     activation and linear regions of ``h``.
     """
     named = [(f"layers[{i}]", layer) for i, layer in enumerate(network.layers)]
+    for name, layer in named:
+        if not layer.activation.positively_homogeneous:
+            raise InputError(
+                "pushes the weight scales through the layers, which needs positively "
+                "homogeneous activations (relu, leaky_relu, identity); "
+                f"{name} has {layer.activation.text}")
     named.append(("output", network.output))
     layers: list[Layer] = []
     records: list[LayerTernarization] = []
