@@ -627,5 +627,173 @@ def demo() -> None:
                "tvmip check out.cert.json.gz")
 
 
+def _numbers(text: str, name: str, kind: type, positive: bool = False) -> list[Any]:
+    """A comma-separated option: ``--widths 8,8``, ``--alphas 0.2,0.5``, ``--seeds 0,1``."""
+    try:
+        values = [kind(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise InputError(f"{name}: expected comma-separated numbers, got {text!r}") from None
+    if not values or (positive and min(values) <= 0):
+        raise InputError(f"{name}: expected {'positive ' if positive else ''}numbers, "
+                         f"got {text!r}")
+    return values
+
+
+def _training_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed([
+        click.option("--widths", default="8,8", show_default=True,
+                     help="Hidden widths, comma-separated."),
+        click.option("--dim", type=click.IntRange(min=1), default=2, show_default=True,
+                     help="Input dimension of a synthetic task."),
+        click.option("--samples", type=click.IntRange(min=1), default=256,
+                     show_default=True, help="Points of a synthetic task."),
+        click.option("--epochs", type=click.IntRange(min=0), default=1500,
+                     show_default=True, help="Adam steps (full batch)."),
+        click.option("--calibrate", type=click.IntRange(min=0), default=300,
+                     show_default=True, help="Steps refitting the scales and biases "
+                     "with the ternary weights fixed."),
+        click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=0.01,
+                     show_default=True, help="Adam step size."),
+        click.option("--lam", type=click.FloatRange(min=0), help="Penalty weight lambda "
+                     "(default: 10 for wdr, 0.002 for rvscgd)."),
+        click.option("--quiet", "-q", is_flag=True, help="No progress display."),
+    ]):
+        function = option(function)
+    return function
+
+
+@main.command()
+@click.argument("data")
+@_training_options
+@click.option("--method", type=click.Choice(["wdr", "rvscgd"]), default="wdr",
+              show_default=True, help="wdr: sparsity-control ternary training (Deng & "
+              "Zhang); rvscgd: relaxed variable splitting with coarse gradients (Dinh & "
+              "Xin).")
+@click.option("--alpha", type=float, default=0.5, show_default=True,
+              help="WDR's sparsity controller (0 < alpha < 2; more zeros as it grows).")
+@click.option("--penalty", type=click.Choice(["l1", "l0", "tl1"]), default="l1",
+              show_default=True, help="RVSCGD's sparsifying penalty.")
+@click.option("--beta", type=click.FloatRange(min=0, min_open=True), default=1.0,
+              show_default=True, help="RVSCGD's splitting weight beta.")
+@click.option("--tl1-a", "tl1_a", type=click.FloatRange(min=0, min_open=True), default=1.0,
+              show_default=True, help="The a of the transformed-l1 penalty.")
+@click.option("--activation", type=click.Choice(["relu", "step", "sign"]),
+              help="Hidden activation (default: relu for wdr, step for rvscgd).")
+@click.option("--surrogate", type=click.Choice(["hardtanh", "relu", "clipped"]),
+              default="hardtanh", show_default=True, help="Coarse derivative of step/sign.")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seeds the initial weights and a synthetic task's points.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), required=True,
+              help="The ternary network to write.")
+@click.option("--certificate", "-c", type=click.Path(dir_okay=False),
+              help="Write the certificate of the count over the data's box here.")
+@click.option("--whole-space", type=click.FloatRange(min=0), default=10.0,
+              show_default=True, help="Also count over all of R^n0, for at most S "
+              "seconds (0: skip).")
+@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary.")
+@_guarded
+def train(data: str, widths: str, dim: int, samples: int, epochs: int, calibrate: int,
+          lr: float, lam: float | None, quiet: bool, method: str, alpha: float,
+          penalty: str, beta: float, tl1_a: float, activation: str | None, surrogate: str,
+          seed: int, output: str, certificate: str | None, whole_space: float,
+          as_json: bool) -> None:
+    """Train a small regression MLP on DATA (a CSV/NPZ file of x..., y, or a task:
+    sawtooth, abs-sum, peaks, checker) whose weights end exactly in {-1, 0, 1};
+    write it, and count its regions exactly over the data's box (and R^n0)."""
+    from .train.data import load_data
+    from .train.methods import Rvscgd, Wdr
+    from .train.regions import count_regions
+    from .train.trainer import TrainConfig, summary, write_network
+    from .train.trainer import train as run
+
+    for target in (output, certificate):
+        if target is not None:
+            check_writable(Path(target))
+    try:
+        config = TrainConfig(tuple(_numbers(widths, "--widths", int, positive=True)),
+                             activation or ("relu" if method == "wdr" else "step"),
+                             surrogate, epochs, lr, calibrate, seed)
+        weight = {} if lam is None else {"lam": lam}
+        chosen = Wdr(alpha, **weight) if method == "wdr" else \
+            Rvscgd(penalty, beta=beta, a=tl1_a, **weight)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    dataset = load_data(data, dim, samples, seed)
+    result = run(dataset, chosen, config, progress=not quiet)
+    write_network(result, output)
+    box = count_regions(result.network, dataset.box, certificate, progress=not quiet)
+    space = count_regions(result.network, None, time_limit=whole_space,
+                          progress=not quiet) if whole_space > 0 else None
+    if as_json:
+        click.echo(json.dumps({**result.to_json(), "network": output,
+                               "certificate": certificate, "box": box.to_json(),
+                               "space": None if space is None else space.to_json()},
+                              indent=1))
+    else:
+        for line in summary(result):
+            click.echo(line)
+        n0 = dataset.input_dim
+        click.echo(f"regions over the data's box {box.line(n0)}")
+        click.echo(f"regions over all of {space.line(n0)}" if space else
+                   "regions over R^n0: not counted (--whole-space 0)")
+        click.echo(f"wrote {output}" + (f"; certificate (the box): {certificate}"
+                                        if certificate else ""))
+    interrupted = space.stop_reason if space and space.stop_reason and \
+        space.stop_reason.startswith("interrupted") else None
+    _exit_for(box.stop_reason or interrupted)  # a --whole-space time limit is no failure
+
+
+@main.command()
+@click.argument("kind", type=click.Choice(["sparsity"]))
+@click.option("--data", "data", default="peaks", show_default=True,
+              help="A CSV/NPZ file of x..., y, or a synthetic task.")
+@_training_options
+@click.option("--alphas", default="0.1,0.3,0.5,0.7,0.9,1.1,1.3", show_default=True,
+              help="WDR controllers, comma-separated.")
+@click.option("--seeds", default="0", show_default=True, help="Seeds, comma-separated.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), default="sparsity.png",
+              show_default=True, help="The picture (PNG); the CSV goes beside it.")
+@click.option("--time-limit", type=click.FloatRange(min=0),
+              help="Give each count at most S seconds (then a lower bound).")
+@_guarded
+def study(kind: str, data: str, widths: str, dim: int, samples: int, epochs: int,
+          calibrate: int, lr: float, lam: float | None, quiet: bool, alphas: str,
+          seeds: str, output: str, time_limit: float | None) -> None:
+    """Train WDR networks at several alphas and seeds, count their regions exactly
+    (certified and checked), and plot them against sparsity beside the bounds."""
+    from .train.data import load_data
+    from .train.methods import Wdr
+    from .train.study import architecture_bounds, plot_study, sparsity_study, write_csv
+    from .train.trainer import TrainConfig
+
+    picture = Path(output)
+    table = picture.with_suffix(".csv")
+    for target in (picture, table):
+        check_writable(target)
+    try:
+        config = TrainConfig(tuple(_numbers(widths, "--widths", int, positive=True)), epochs=epochs,
+                             lr=lr, calibrate=calibrate)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    dataset = load_data(data, dim, samples, 0)
+    bounds = architecture_bounds(dataset.input_dim, config.widths)
+    rows = sparsity_study(dataset, _numbers(alphas, "--alphas", float),
+                          _numbers(seeds, "--seeds", int), config,
+                          Wdr() if lam is None else Wdr(lam=lam), time_limit, not quiet)
+    about = (f"WDR-trained ternary ReLU networks, n0 = {dataset.input_dim}, widths "
+             f"{list(config.widths)}\non {dataset.name}, {epochs} epochs")
+    write_csv(rows, bounds, table, about)
+    plot_study(rows, bounds, picture, about)
+    click.echo(f"{'alpha':>6} {'seed':>4} {'sparsity':>8} {'mse':>9}  {'R^n0 act/lin':>13}  "
+               f"{'box act/lin':>12}")
+    for r in rows:
+        click.echo(f"{r.alpha:>6g} {r.seed:>4} {r.sparsity:>8.3f} {r.mse_discrete:>9.4g}  "
+                   f"{r.space.activation_regions:>6}/{r.space.linear_regions!s:<6}  "
+                   f"{r.box.activation_regions:>5}/{r.box.linear_regions!s:<6}")
+    for bound in bounds:
+        click.echo(f"{bound.kind} bound: {bound.name} = {bound.value}")
+    click.echo(f"every certificate checked VALID; wrote {picture} and {table}")
+
+
 if __name__ == "__main__":
     main()
