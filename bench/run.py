@@ -81,8 +81,33 @@ def run_child(job: dict, repeat: int) -> dict:
     return summary
 
 
-def random_ternary(n0: int, widths: list[int], seed: int) -> dict:
-    """A random ternary network: weights -1/0/1 (density 0.7), rational biases."""
+def lp_seconds(runs: int = 2000) -> float:
+    """One HiGHS run, timed here: the median over ``runs`` solves of a small max-slack
+    LP (n0 = 3, 24 rows) after one row is added, as the search does; the unit for
+    cost per region on any machine."""
+    import time
+
+    from tvmip.evidence.lp import MaxSlackLP
+
+    rng = random.Random(5)
+    lp = MaxSlackLP(3)
+    for _ in range(24):
+        lp.push(tuple(rng.randint(-3, 3) for _ in range(3)) + (rng.randint(1, 9),))
+    lp.solve()
+    times = []
+    for i in range(runs):  # as in the search: one row pushed, solved, popped
+        lp.push((1, i % 3 - 1, 1, i % 5))
+        start = time.perf_counter()
+        lp.solve()
+        times.append(time.perf_counter() - start)
+        lp.pop()
+    return statistics.median(times)
+
+
+def random_ternary(n0: int, widths: list[int], seed: int,
+                   activations: tuple[object, ...] = ("relu",)) -> dict:
+    """A random ternary network: weights -1/0/1 (density 0.7), rational biases; the
+    hidden layers take ``activations`` in turn."""
     rng = random.Random(seed)
     layers, fan_in = [], n0
     for width in widths:
@@ -93,7 +118,8 @@ def random_ternary(n0: int, widths: list[int], seed: int) -> dict:
                 row[rng.randrange(fan_in)] = 1
             rows.append(row)
         biases = [str(Fraction(rng.randint(-20, 20), rng.choice((3, 4, 5, 7)))) for _ in range(width)]
-        layers.append({"weights": rows, "biases": biases, "activation": "relu"})
+        layers.append({"weights": rows, "biases": biases,
+                       "activation": activations[len(layers) % len(activations)]})
         fan_in = width
     return {"input_dim": n0, "layers": layers,
             "output": {"weights": [[rng.choice((-1, 1)) for _ in range(fan_in)]], "biases": [0]}}
@@ -114,6 +140,8 @@ def instances(quick: bool) -> dict[str, dict]:
         "r2-16x3": random_ternary(2, [16, 16, 16], 11),
         "r3-16x2": random_ternary(3, [16, 16], 13),
         "r4-12x2": random_ternary(4, [12, 12], 15),
+        "step3-24x2": random_ternary(3, [24, 24], 21, ("step", "sign")),
+        "q2-6x2": random_ternary(2, [6, 6], 23, (QUANTIZE,)),
     }
     if not quick:
         nets.update({
@@ -126,6 +154,7 @@ def instances(quick: bool) -> dict[str, dict]:
     return nets
 
 
+QUANTIZE = {"quantize": {"scale": "1/2", "zero_point": 0, "qmin": -4, "qmax": 4}}
 KINDS = {"c": "ternary-relu construction", "r": "random ternary (fixed seed)"}
 
 
@@ -180,13 +209,17 @@ def main() -> None:
                         help="also race the MILP on a random n0 = 3 network (about 30 minutes)")
     args = parser.parse_args()
     repeat = 1 if args.quick else args.repeat
-    lines = [f"## {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC"
-             f"{' (quick)' if args.quick else ''}", "", f"Machine: {machine()}.", ""]
+    lines = [(f"## {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC"
+             f"{' (quick)' if args.quick else ''}"), "", f"Machine: {machine()}.", ""]
 
     def say(text: str = "") -> None:
         print(text, flush=True)
         lines.append(text)
 
+    lp = lp_seconds()
+    say(f"One HiGHS run (a 24-row max-slack LP re-solved, median) on this machine: "
+        f"{lp * 1e6:.0f} us; costs per region below are also given in these LP-times.")
+    say("")
     with tempfile.TemporaryDirectory() as tmp:
         paths = {}
         for name, net in instances(args.quick).items():
@@ -207,7 +240,8 @@ def main() -> None:
             r = run_child(job, repeat)
             search[name] = r
             say(f"| {name} | {r['regions']} | {r['seconds']:.2f} | {r['regions'] / r['seconds']:.0f} "
-                f"| {r['lps'] / max(r['regions'], 1):.2f} | {r['peak_mb']:.0f} |")
+                f"| {r['seconds'] / r['regions'] / lp:.1f} | {r['lps'] / max(r['regions'], 1):.2f} "
+                f"| {r['peak_mb']:.0f} |")
         say("")
         growth = [n for n in search if n.startswith("c2-")]
         small, large = min(growth, key=lambda n: search[n]["regions"]), \
@@ -224,12 +258,13 @@ def main() -> None:
 
         say("### Checker (standard library only)")
         say("")
-        say("| certificate | regions | seconds | regions/s |")
-        say("|---|---:|---:|---:|")
-        for name in (large, "r3-16x2"):
+        say("| certificate | regions | seconds | regions/s | LP-times/region |")
+        say("|---|---:|---:|---:|---:|")
+        for name in (large, "r3-16x2", "step3-24x2", "q2-6x2"):
             cert = Path(tmp) / f"{paths[name].stem}.cert.json.gz"
             r = run_child({"what": "check", "certificate": str(cert)}, repeat)
-            say(f"| {name} | {r['regions']} | {r['seconds']:.2f} | {r['regions'] / r['seconds']:.0f} |")
+            say(f"| {name} | {r['regions']} | {r['seconds']:.2f} | {r['regions'] / r['seconds']:.0f} "
+                f"| {r['seconds'] / r['regions'] / lp:.2f} |")
         say("")
 
         say("### Workers (same certificate)")

@@ -75,7 +75,7 @@ def read_header(path: Path) -> dict[str, Any]:
         with _open_text(path) as handle:
             header = loads(handle.readline(1 << 24))
         if not isinstance(header, dict) or not isinstance(header.get("network"), dict):
-            raise ValueError("no network in the first line")
+            raise ValueError("no network in the first line")  # noqa: TRY004 - a format error
         return header
     except (OSError, EOFError, zlib.error, ValueError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: not a readable certificate ({exc})") from None

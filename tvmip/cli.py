@@ -19,6 +19,7 @@ from typing import Any
 import click
 
 from . import __version__
+from .checker.floats import FORMATS
 from .errors import InputError, TvmipError
 from .files import atomic_write_text, check_writable
 
@@ -209,6 +210,7 @@ def count(network: str | None, box_text: str | None, data: str | None, slice_tex
             "network": {"path": str(path), "sha256": result.network_sha256},
             "linear_regions": result.linear_regions,
             "distinct_maps": result.distinct_maps,
+            "output_values": result.output_values,
             "certificate": certificate,
             "stop_reason": result.stop_reason,
             "stats": result.stats,
@@ -225,6 +227,9 @@ def count(network: str | None, box_text: str | None, data: str | None, slice_tex
         if result.linear_regions is not None:
             click.echo(f"linear regions: {result.linear_regions}; distinct affine maps: "
                        f"{result.distinct_maps}")
+            if result.output_values is not None:
+                click.echo(f"f is piecewise constant: {result.output_values} output "
+                           f"value{'s' * (result.output_values != 1)}")
         elif linear:
             why = "the activation count is only a lower bound" if not result.exact else \
                 result.stop_reason
@@ -558,17 +563,19 @@ def import_model(model: str, output: str, ternarize: bool, as_json: bool) -> Non
 @main.command("export")
 @click.argument("network")
 @click.option("--output", "-o", type=click.Path(), required=True, help="ONNX file to write.")
-@click.option("--approximate", is_flag=True, help="Round values that are not float64 exactly "
-              "(e.g. 1/3) to the nearest double, and report the largest error.")
+@click.option("--approximate", is_flag=True, help="Round values that are not numbers of the "
+              "format (e.g. 1/3) to the nearest, and report the largest error.")
+@click.option("--dtype", type=click.Choice(list(FORMATS)), default="float64", show_default=True,
+              help="The float format of the model's tensors.")
 @_guarded
-def export_model(network: str, output: str, approximate: bool) -> None:
-    """Write NETWORK as an ONNX model (float64: Gemm, and each activation as exact
-    ONNX operators: Relu, Identity, LeakyRelu, Clip, Round, Where...)."""
+def export_model(network: str, output: str, approximate: bool, dtype: str) -> None:
+    """Write NETWORK as an ONNX model (Gemm, and each activation as exact ONNX
+    operators: Relu, Identity, LeakyRelu, Clip, Round, Where...)."""
     from .io.onnx_export import export_onnx
 
     _, net = _load(network)
     check_writable(Path(output))
-    click.echo(export_onnx(net, output, approximate=approximate).report)
+    click.echo(export_onnx(net, output, approximate=approximate, dtype=dtype).report)
 
 
 @main.command()
@@ -605,6 +612,40 @@ def show(path: str) -> None:
                f"({', '.join(str(layer.activation.spec) for layer in network.layers)}), ternary: "
                f"{network.ternary}, sha256 {network.sha256}")
     click.echo(json.dumps(network.to_json(), indent=1))
+
+
+@main.command()
+@click.argument("network", required=False)
+@click.option("--dtype", type=click.Choice(list(FORMATS)), default="float32", show_default=True,
+              help="The float format the weights and biases are stored in.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False),
+              help="The audit file (default NETWORK.DTYPE.audit.json); its two certificates "
+              "are written beside it.")
+@click.option("--box", "box_text", metavar="LO,HI", help="Audit over this open box (default "
+              "R^n0).")
+@click.option("--no-onnxruntime", is_flag=True, help="Evaluate with numpy only.")
+@click.option("--time-limit", type=click.FloatRange(min=0), help="Give each exact count S "
+              "seconds (an audit needs both counts complete).")
+@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable result.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress display.")
+@_guarded
+def audit(network: str | None, dtype: str, output: str | None, box_text: str | None,
+          no_onnxruntime: bool, time_limit: float | None, as_json: bool, quiet: bool) -> None:
+    """What storing NETWORK's weights and biases in a float format does to its regions:
+    exact counts before and after rounding, regions created and destroyed with their
+    sizes, regions proved thinner than the format's resolution (all certified in
+    the audit file: tvmip check AUDIT), and float evaluations with numpy and
+    onnxruntime at every region's rounded witness (observed)."""
+    from .audit import audit as run_audit
+    from .engine.run import Limits
+    from .model.network import parse_box
+
+    path, net = _load(network)
+    box = parse_box(box_text, net.input_dim) if box_text else None
+    target = Path(output) if output else path.with_name(f"{path.stem}.{dtype}.audit.json")
+    result = run_audit(net, dtype, target, box, limits=Limits(time_limit=time_limit),
+                       progress=not quiet, onnxruntime=not no_onnxruntime)
+    click.echo(json.dumps(result.to_json(), indent=1) if as_json else result.report)
 
 
 @main.command()

@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .engine.listing import RegionInfo, RegionList, regions
-from .engine.run import Limits
+from .engine.run import NO_LIMITS, Limits
 from .errors import InputError, InternalError, Interrupted, ResourceLimit, TvmipError
 from .files import atomic_path
 from .model.network import Box, Network
@@ -213,7 +213,7 @@ def _vertices(network: ScaledNetwork, listing: RegionList) -> list[tuple[Fractio
 
 def choose_view(network: ScaledNetwork, box: Box | None = None,
                 data: Sequence[Sequence[Fraction]] | None = None,
-                limits: Limits = Limits(), progress: bool = False) -> View:
+                limits: Limits = NO_LIMITS, progress: bool = False) -> View:
     """The drawn domain of a one- or two-input network: ``box``, else the box around
     ``data``, else the default view (see the module docstring)."""
     if box is not None:
@@ -237,7 +237,7 @@ def choose_view(network: ScaledNetwork, box: Box | None = None,
 # -- the exact pictures ---------------------------------------------------------------
 
 
-def region_cells(network: Network | ScaledNetwork, box: Box, limits: Limits = Limits(),
+def region_cells(network: Network | ScaledNetwork, box: Box, limits: Limits = NO_LIMITS,
                  progress: bool = False) -> tuple[Cell, ...]:
     """Every activation region of a two-input network over ``box``, with its exact
     polygon (:class:`~tvmip.errors.Interrupted` or
@@ -504,7 +504,7 @@ def _draw_graph(pieces: Sequence[Piece], view: View, heading: str,
 
 def plot(network: Network, path: str | Path, *, box: Box | None = None,
          plane: Subspace | None = None, data: Sequence[Sequence[Fraction]] | None = None,
-         colour: str = "linear", name: str | None = None, limits: Limits = Limits(),
+         colour: str = "linear", name: str | None = None, limits: Limits = NO_LIMITS,
          progress: bool = False) -> PlotSummary:
     """Draw ``network``'s regions to ``path`` (.png, .svg or .pdf), atomically.
 

@@ -49,6 +49,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from fractions import Fraction
+from itertools import pairwise
 from typing import Any
 
 from .errors import FormatError
@@ -190,7 +191,7 @@ def pwl(breakpoints: list[Fraction], pieces: list[tuple[Fraction, Fraction]],
     """A general piecewise-linear activation."""
     if len(breakpoints) > MAX_BREAKPOINTS:
         raise ValueError(f"more than {MAX_BREAKPOINTS} breakpoints")
-    if any(b <= a for a, b in zip(breakpoints, breakpoints[1:])):
+    if any(b <= a for a, b in pairwise(breakpoints)):
         raise ValueError("the breakpoints must increase strictly")
     if len(pieces) != len(breakpoints) + 1 or len(values) != len(breakpoints):
         raise ValueError("k breakpoints need k + 1 pieces and k values")

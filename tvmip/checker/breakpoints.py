@@ -25,11 +25,11 @@ from typing import Any
 
 from .errors import FormatError, Rejected
 from .limits import Budget, shown
-from .maps import PatternMaps
+from .maps import PatternMaps, is_constant
 from .model import Box, Network
 from .rationals import parse_rational
 
-Map = tuple[tuple[Fraction, Fraction], ...]
+Map = tuple[tuple[Fraction, Fraction], ...]  # per output: slope, offset
 
 
 class BreakpointChecker:
@@ -170,10 +170,14 @@ class BreakpointChecker:
                            f"breakpoint {shown(point)}")
 
     def verified(self, needed: set[str]) -> dict[str, tuple[int, bool]]:
-        """All three counts, exact: the intervals cover the domain."""
-        return {"activation_regions": (self.regions, True),
-                "linear_regions": (self.map_changes + 1, True),
-                "distinct_maps": (len(self.maps_seen), True)}
+        """All three counts, exact: the intervals cover the domain (and the number of
+        output values when every map is constant)."""
+        counts = {"activation_regions": (self.regions, True),
+                  "linear_regions": (self.map_changes + 1, True),
+                  "distinct_maps": (len(self.maps_seen), True)}
+        if all(map(is_constant, self.maps_seen)):
+            counts["output_values"] = counts["distinct_maps"]
+        return counts
 
 
 def _ends(value: Fraction | None) -> tuple[int, int] | None:

@@ -46,7 +46,7 @@ from typing import Any
 
 from .errors import FormatError, Rejected
 from .limits import shown
-from .maps import PatternMaps, RegionBound, homogeneous, neuron_row_id
+from .maps import PatternMaps, RegionBound, homogeneous, is_constant, neuron_row_id
 from .model import Box, read_point
 from .motzkin import (
     Inequality,
@@ -58,7 +58,7 @@ from .motzkin import (
 )
 from .rationals import parse_rational
 
-Map = tuple[tuple[Fraction, ...], ...]
+Map = tuple[tuple[Fraction, ...], ...]  # per output: gradient..., offset
 RECENT_REGIONS = 64
 
 
@@ -130,9 +130,9 @@ class LinearChecker:
             raise FormatError(where, f"unknown record with keys {shown(sorted(record)[:5])}")
         self.covered.add((region, hyperplane(bound[3])))
 
-    def counts(self) -> tuple[int, int]:
-        """(linear regions, distinct maps), after checking every hyperplane of every
-        region of a shared map is accounted for."""
+    def counts(self) -> tuple[int, int, bool]:
+        """(linear regions, distinct maps, whether every map is constant), after
+        checking every hyperplane of every region of a shared map is accounted for."""
         maps: list[Map] = []
         for pattern in self.patterns:
             rows, s = self.maps.output_rows(pattern)
@@ -155,7 +155,8 @@ class LinearChecker:
         for a, b in self.edges:
             if maps[a] == maps[b]:
                 parent[root(a)] = root(b)
-        return len({root(i) for i in range(len(maps))}), len(members)
+        return len({root(i) for i in range(len(maps))}), len(members), \
+            all(map(is_constant, members))
 
     # -- reading ------------------------------------------------------------------
 

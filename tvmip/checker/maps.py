@@ -40,6 +40,11 @@ PieceSpec = tuple[tuple[int, int, int, bool], ...]  # the piece's bounds: (j, u,
 _BOUND_ID = re.compile(r"(0|[1-9][0-9]{0,8}):([1-9][0-9]{0,8})")
 
 
+def is_constant(affine: tuple[tuple[Fraction, ...], ...]) -> bool:
+    """Whether an affine map (per output: gradient, then offset) has no gradient."""
+    return not any(v for row in affine for v in row[:-1])
+
+
 def neuron_row_id(row_id: int | str) -> tuple[int, int | None] | None:
     """``(position, j)`` for a neuron's row id, ``p`` (``j`` None: the only breakpoint)
     or ``"p:j"``; None for any other string (a box face, or unknown)."""

@@ -127,8 +127,10 @@ class TreeChecker:
         writes no facet evidence)."""
         counts = {"activation_regions": (self.regions, self.open == 0)}
         if self.linear is not None and self.open == 0 and needed & set(LINEAR_COUNTS):
-            linear_regions, distinct_maps = self.linear.counts()
+            linear_regions, distinct_maps, constant = self.linear.counts()
             counts.update(linear_regions=(linear_regions, True), distinct_maps=(distinct_maps, True))
+            if constant:
+                counts["output_values"] = (distinct_maps, True)
         return counts
 
     # -- completeness -------------------------------------------------------------

@@ -32,13 +32,15 @@ from __future__ import annotations
 
 import enum
 import gzip
+import io
 import re
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Protocol
 
+from .audit import AUDIT_FORMAT, Certified, check_audit
 from .bounds import THEOREMS, ExceedsLimit
 from .breakpoints import BreakpointChecker
 from .errors import FormatError, Rejected
@@ -145,21 +147,14 @@ def _one_line(text: str) -> str:
 
 def check_file(path: str | Path, expected_sha256: str | None = None,
                expected_box: Box | None | Unbound = Unbound.ANY) -> Verdict:
-    """Verify the certificate at ``path``; never raises, whatever the file holds.
-    ``expected_sha256`` requires the certificate to be about that network and
+    """Verify the certificate (or audit) at ``path``; never raises, whatever the file
+    holds.  ``expected_sha256`` requires it to be about that network and
     ``expected_box`` about that domain (None: all of R^n0)."""
     path = Path(path)
     try:
         with open(path, "rb") as raw:
-            budget = Budget(path.stat().st_size, raw.read(2) == b"\x1f\x8b")
-            raw.seek(0)
-            if budget.byte_limit is not None:
-                with gzip.GzipFile(fileobj=raw) as handle:
-                    verdict = _check_stream(_lines(handle, budget), budget, expected_sha256,
-                                            expected_box)
-            else:
-                verdict = _check_stream(_lines(raw, budget), budget, expected_sha256,
-                                        expected_box)
+            verdict = _check_handle(raw, path.stat().st_size, path, expected_sha256,
+                                    expected_box)
     except Rejected as exc:
         verdict = Verdict(f"INVALID: {exc}", EXIT_INVALID)
     except FormatError as exc:
@@ -169,11 +164,45 @@ def check_file(path: str | Path, expected_sha256: str | None = None,
         verdict = Verdict(f"error: {path}: cannot read ({reason})", EXIT_INPUT)
     except (MemoryError, RecursionError):
         verdict = Verdict(f"error: {path}: too large or too deep to check", EXIT_INPUT)
-    except Exception as exc:  # a checker bug: never VALID, never a traceback
+    except Exception as exc:  # noqa: BLE001 - a checker bug: never VALID, never a traceback
         verdict = Verdict(f"error: {path}: the checker failed on this file "
                           f"({type(exc).__name__}: {shown(exc, 200)})", EXIT_INPUT)
     return Verdict(_one_line(verdict.line), verdict.exit_code, verdict.counts, verdict.domain,
                    verdict.input_dim, verdict.network_sha256)
+
+
+@dataclass(slots=True)
+class _Collected:
+    """A tree certificate's network and region patterns, gathered for an audit."""
+
+    network: Network | None = None
+    patterns: set[str] = field(default_factory=set)
+
+
+def _check_handle(raw: IO[bytes], size: int, path: Path, expected_sha256: str | None,
+                  expected_box: Box | None | Unbound,
+                  collected: _Collected | None = None) -> Verdict:
+    """Verify the file open as ``raw`` (``size`` bytes as stored, gzip or not)."""
+    budget = Budget(size, raw.read(2) == b"\x1f\x8b")
+    raw.seek(0)
+    if budget.byte_limit is None:
+        return _check_stream(_lines(raw, budget), budget, expected_sha256, expected_box, path,
+                             collected)
+    with gzip.GzipFile(fileobj=raw) as handle:
+        return _check_stream(_lines(handle, budget), budget, expected_sha256, expected_box,
+                             path, collected)
+
+
+def _certified(path: Path, data: bytes) -> Certified:
+    """What the tree certificate ``data`` (read from ``path``) establishes, for an
+    audit; :class:`Rejected` unless it is VALID."""
+    collected = _Collected()
+    verdict = _check_handle(io.BytesIO(data), len(data), path, None, Unbound.ANY, collected)
+    regions = verdict.activation_regions
+    if collected.network is None or regions is None:
+        raise Rejected("not a tree certificate")
+    return Certified(collected.network, verdict.domain, regions, verdict.exact,
+                     frozenset(collected.patterns))
 
 
 def _expect_object(value: Any, where: str) -> dict[str, Any]:
@@ -183,11 +212,14 @@ def _expect_object(value: Any, where: str) -> dict[str, Any]:
 
 
 def _check_stream(lines: Iterator[tuple[int, bytes]], budget: Budget,
-                  expected_sha256: str | None, expected_box: Box | None | Unbound) -> Verdict:
+                  expected_sha256: str | None, expected_box: Box | None | Unbound,
+                  path: Path, collected: _Collected | None) -> Verdict:
     first = next(lines, None)
     if first is None:
         raise FormatError("", "empty file")
     header = _expect_object(loads(first[1]), "line 1")
+    if header.get("format") == AUDIT_FORMAT and collected is None:
+        return _audit(header, lines, budget, expected_sha256, expected_box, path)
     if header.get("format") != CERTIFICATE_FORMAT:
         raise FormatError("line 1.format", f"not a {CERTIFICATE_FORMAT} certificate")
     if set(header) != HEADER_KEYS:
@@ -210,6 +242,10 @@ def _check_stream(lines: Iterator[tuple[int, bytes]], budget: Budget,
     if expected_box is not Unbound.ANY and box != expected_box:
         raise Rejected(f"the certificate is about the domain {domain_text(box, network.input_dim)}"
                        f", not {domain_text(expected_box, network.input_dim)} as required")
+    if collected is not None:
+        if kind != "tree":
+            raise Rejected(f"an audit needs tree certificates, not {kind!r} ones")
+        collected.network = network
     checker = KINDS[kind](network, box, declared, budget)
     end = None
     for number, line in lines:
@@ -221,6 +257,8 @@ def _check_stream(lines: Iterator[tuple[int, bytes]], budget: Budget,
             end = _end_record(record, where, declared)
             continue
         checker.feed(record, where)
+        if collected is not None and "r" in record:
+            collected.patterns.add(record["r"])
     if end is None:
         raise FormatError("", "truncated: the end record with the claims is missing")
     checker.finish()
@@ -228,6 +266,24 @@ def _check_stream(lines: Iterator[tuple[int, bytes]], budget: Budget,
     if "theorem" in end:
         needed.add("linear_regions" if box is None else "distinct_maps")
     return _verdict(end, checker.verified(needed), network, box)
+
+
+def _audit(header: dict[str, Any], lines: Iterator[tuple[int, bytes]], budget: Budget,
+           expected_sha256: str | None, expected_box: Box | None | Unbound,
+           path: Path) -> Verdict:
+    """An audit's verdict (:mod:`tvmip.checker.audit`), bound to the exact network and
+    the domain like a certificate's."""
+    words, exact, rounded = check_audit(header, lines, budget, path.parent, _certified)
+    if expected_sha256 is not None and exact.network.sha256 != expected_sha256:
+        raise Rejected("the audit is about a different network than the one given")
+    if expected_box is not Unbound.ANY and exact.box != expected_box:
+        raise Rejected(f"the audit is about the domain "
+                       f"{domain_text(exact.box, exact.network.input_dim)}, not "
+                       f"{domain_text(expected_box, exact.network.input_dim)} as required")
+    dim = exact.network.input_dim
+    counts = (("exact_regions", exact.regions, True), ("rounded_regions", rounded.regions, True))
+    return Verdict("VALID: " + words.format(domain=domain_text(exact.box, dim)), EXIT_VALID,
+                   counts, exact.box, dim, exact.network.sha256)
 
 
 def _end_record(record: dict[str, Any], where: str, declared: list[str]) -> dict[str, Any]:
@@ -280,6 +336,9 @@ def _verdict(claims: dict[str, Any], verified: dict[str, tuple[int, bool]],
     words += f" over {domain_text(box, network.input_dim)}"
     if not all(exact for _, _, exact in counts):
         words += " (lower bound)"
+    if "output_values" in verified and {"linear_regions", "distinct_maps"} & set(claims):
+        values = verified["output_values"][0]
+        words += f"; f is piecewise constant with {values} output value{'s' * (values != 1)}"
     if "theorem" in claims:
         words += "; " + _theorem(claims["theorem"], verified, network, box)
     return Verdict(f"VALID: {words}", EXIT_VALID, tuple(counts), box,

@@ -30,7 +30,7 @@ from ..search import oned
 from ..search.linear import Gluer, LinearStructure
 from ..search.mip import milp_count
 from ..search.tree import Explorer, Frontier, Open, Record, Region, StopSearch
-from .run import Limits, Run, Stream, record_key
+from .run import NO_LIMITS, Limits, Run, Stream, record_key
 from .runners import DaskRunner, LocalRunner, PoolRunner
 
 SPLIT_TARGET = 128
@@ -51,6 +51,9 @@ class CountResult:
     stats: dict[str, int]
     linear_regions: int | None = None
     distinct_maps: int | None = None
+    output_values: int | None = None
+    """With the linear counts: how many values f takes when it is piecewise constant
+    (step, sign, quantized networks...), else None."""
     structure: LinearStructure | None = field(default=None, repr=False, compare=False)
     """The gluing's maps, linear-region ids and evidence (tree engine with ``linear``)."""
 
@@ -118,7 +121,7 @@ def count(
     box: Box | None = None,
     *,
     certificate: str | Path | None = None,
-    limits: Limits = Limits(),
+    limits: Limits = NO_LIMITS,
     progress: bool = False,
     on_record: Callable[[Record], None] | None = None,
     engine: str = "auto",
@@ -214,6 +217,7 @@ def _count_breakpoints(network: ScaledNetwork, box: Box | None,
         stats={"breakpoints": counts["activation_regions"] - 1},
         linear_regions=counts["linear_regions"],
         distinct_maps=counts["distinct_maps"],
+        output_values=partition.output_values,
     )
 
 
@@ -306,6 +310,7 @@ def _count_tree(scaled_network: ScaledNetwork, box: Box | None,
         stats=asdict(explorer.stats),
         linear_regions=counted.get("linear_regions"),
         distinct_maps=counted.get("distinct_maps"),
+        output_values=None if structure is None else structure.output_values,
         structure=structure,
     )
 

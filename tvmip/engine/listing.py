@@ -36,7 +36,7 @@ from ..search import oned
 from ..search.linear import Gluer
 from ..search.tree import Region
 from .counting import CountResult, count
-from .run import Limits
+from .run import NO_LIMITS, Limits
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -116,7 +116,7 @@ class RegionList(Sequence[RegionInfo]):
 
 def regions(network: Network | ScaledNetwork, box: Box | None = None, *,
             engine: str = "auto", glue: bool = True, polygons: bool = False,
-            limits: Limits = Limits(), progress: bool = False,
+            limits: Limits = NO_LIMITS, progress: bool = False,
             certificate: str | Path | None = None) -> RegionList:
     """Every activation region of ``network`` over ``box`` (None: R^n0), in the order
     of the search tree (left to right on the line for one-input networks).  With

@@ -39,6 +39,9 @@ class Limits:
                 raise InputError(f"{name} must not be negative, not {value}")
 
 
+NO_LIMITS = Limits()
+
+
 def peak_memory_mb() -> float:
     """Peak resident memory of this process, in MB."""
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

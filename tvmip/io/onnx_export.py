@@ -1,7 +1,9 @@
 """Writing networks as ONNX models, exactly (or with reported rounding).
 
-One ``Gemm`` (``transB = 1``, DOUBLE initializers) per layer, opset 17, input
-``x`` of shape ``[batch, n0]``, output ``y``, everything in float64.  Each hidden
+One ``Gemm`` (``transB = 1``) per layer, opset 17, input ``x`` of shape
+``[batch, n0]``, output ``y``, everything in float64 (or, with ``dtype``, in
+float32, float16 or bfloat16: then "exactly" means a number of that format and
+onnxruntime computes in it, which is what the float audit runs).  Each hidden
 layer's activation is written as ONNX operators whose exact reading is that very
 function (so :mod:`tvmip.io.onnx_import` reads it back), and which onnxruntime
 evaluates in float64 to within rounding away from the breakpoints:
@@ -24,10 +26,11 @@ evaluates in float64 to within rounding away from the breakpoints:
   number in the file is a parameter of the activation itself: no differences of
   slopes, no cancellation, nothing but the parameters to round.
 
-A rational is written only when it is exactly a float64 (integers up to 2**53,
-dyadic rationals of at most 53 significant bits); anything else (``1/3``, a
-breakpoint ``-3/11184811``...) is refused unless ``approximate=True``, which
-rounds it to the nearest float64 and reports how many values were rounded and the
+A rational is written only when it is exactly a number of the format (for
+float64: integers up to 2**53, dyadic rationals of at most 53 significant bits);
+anything else (``1/3``, a breakpoint ``-3/11184811``...) is refused unless
+``approximate=True``, which rounds it to the nearest (ties to even,
+:func:`tvmip.checker.floats.round_to`) and reports how many values were rounded and the
 largest error.  The metadata ``tvmip.activations`` records each layer's
 activation spec, which the importer uses for a layer exactly when it is the
 function it reads (a quantizer's zero point, for one, is not visible in its
@@ -47,10 +50,12 @@ import numpy as np
 
 from .. import __version__
 from ..checker.activation import HARDTANH, Activation
+from ..checker.floats import FORMATS, FloatFormat, round_to
 from ..checker.model import Vector
 from ..checker.rationals import format_rational
 from ..errors import InputError
 from ..files import atomic_write_bytes
+from ..model.floats import numpy_dtype
 from ..model.network import IDENTITY, RELU, Network, decimal_text
 from . import pwl
 
@@ -63,6 +68,8 @@ except ImportError as exc:  # pragma: no cover - depends on the installation
 OPSET = 17
 IR_VERSION = 8  # the IR version released with opset 17: readable by older runtimes
 ACTIVATIONS_KEY = "tvmip.activations"
+ELEMENT_TYPES = {"float64": onnx.TensorProto.DOUBLE, "float32": onnx.TensorProto.FLOAT,
+                 "float16": onnx.TensorProto.FLOAT16, "bfloat16": onnx.TensorProto.BFLOAT16}
 OPERATORS = {RELU: "Relu", IDENTITY: "Identity"}
 """Activations that are one ONNX operator with no parameter."""
 
@@ -77,16 +84,17 @@ class ExportResult:
     rounded: int
     max_error: Fraction
     activations: tuple[str, ...] = ()
+    dtype: str = "float64"
 
     @property
     def report(self) -> str:
         kinds = ", ".join(dict.fromkeys(self.activations)) or "Relu/Identity"
-        head = f"wrote {self.path} (ONNX opset {OPSET}, float64, Gemm + {kinds})"
+        head = f"wrote {self.path} (ONNX opset {OPSET}, {self.dtype}, Gemm + {kinds})"
         if not self.rounded:
             return f"{head}: all {self.values} values exact"
         return (
             f"{head}: {self.rounded} of {self.values} values rounded to the nearest "
-            f"float64, largest error {decimal_text(self.max_error)} "
+            f"{self.dtype}, largest error {decimal_text(self.max_error)} "
             f"(exactly {format_rational(self.max_error)})"
         )
 
@@ -97,29 +105,31 @@ class ExportResult:
             "rounded": self.rounded,
             "max_error": format_rational(self.max_error),
             "activations": list(self.activations),
+            "dtype": self.dtype,
         }
 
 
-def _float64(
-    values: Vector, where: str, approximate: bool
+def _rounded(
+    values: Vector, where: str, approximate: bool, fmt: FloatFormat
 ) -> tuple[list[float], list[Fraction]]:
-    """Each value as the nearest float64 and its rounding error; inexact values are
-    refused unless ``approximate``."""
+    """Each value as the nearest number of the format (as a Python float, which holds
+    it exactly) and its rounding error; inexact values are refused unless
+    ``approximate``."""
     floats: list[float] = []
     errors: list[Fraction] = []
     for i, value in enumerate(values):
         try:
-            nearest = float(value)  # correctly rounded: integer true division
+            nearest = round_to(value, fmt)
         except OverflowError:
-            raise InputError(f"{where}[{i}] is too large for a float64") from None
-        error = abs(Fraction(nearest) - value)
+            raise InputError(f"{where}[{i}] is too large for a {fmt.name}") from None
+        error = abs(nearest - value)
         if error and not approximate:
             raise InputError(
                 f"cannot export exactly: {where}[{i}] = {format_rational(value)} is "
-                "not a float64 number (approximate=True, or --approximate, rounds to "
+                f"not a {fmt.name} number (approximate=True, or --approximate, rounds to "
                 "the nearest)"
             )
-        floats.append(nearest)
+        floats.append(float(nearest))
         errors.append(error)
     return floats, errors
 
@@ -133,20 +143,22 @@ class _Writer:
     """The nodes and initializers of the graph being written, and the rounding."""
 
     approximate: bool
+    fmt: FloatFormat
+    dtype: np.dtype
     nodes: list[onnx.NodeProto] = field(default_factory=list)
     initializers: list[onnx.TensorProto] = field(default_factory=list)
     errors: list[Fraction] = field(default_factory=list)
 
     def array(self, name: str, values: Any, where: str) -> str:
-        """A DOUBLE initializer of the exact ``values`` (a vector or a matrix)."""
+        """An initializer of the exact ``values`` (a vector or a matrix)."""
         rows = values if values and isinstance(values[0], tuple) else None
         if rows is None:
-            floats, errors = _float64(values, where, self.approximate)
-            data = np.array(floats, dtype=np.float64)
+            floats, errors = _rounded(values, where, self.approximate, self.fmt)
+            data = np.array(floats).astype(self.dtype)
         else:
-            pairs = [_float64(row, f"{where}[{r}]", self.approximate)
+            pairs = [_rounded(row, f"{where}[{r}]", self.approximate, self.fmt)
                      for r, row in enumerate(rows)]
-            data = np.array([f for f, _ in pairs], dtype=np.float64)
+            data = np.array([f for f, _ in pairs]).astype(self.dtype)
             errors = [e for _, row_errors in pairs for e in row_errors]
         self.errors += errors
         self.initializers.append(numpy_helper.from_array(data, name))
@@ -154,9 +166,10 @@ class _Writer:
 
     def scalar(self, tag: str, value: Fraction, where: str) -> str:
         name = f"{tag}_c{len(self.initializers)}"
-        floats, errors = _float64((value,), where, self.approximate)
+        floats, errors = _rounded((value,), where, self.approximate, self.fmt)
         self.errors += errors
-        self.initializers.append(numpy_helper.from_array(np.array(floats[0]), name))
+        self.initializers.append(numpy_helper.from_array(np.array(floats[0]).astype(self.dtype),
+                                                         name))
         return name
 
     def node(self, op: str, inputs: list[str], tag: str, **attrs: Any) -> str:
@@ -227,18 +240,41 @@ class _Writer:
 
 
 def export_onnx(
-    network: Network, path: str | Path, *, approximate: bool = False
+    network: Network, path: str | Path, *, approximate: bool = False,
+    dtype: str = "float64",
 ) -> ExportResult:
-    """Write ``network`` as ONNX (see the module docstring), atomically.
+    """Write ``network`` as ONNX in ``dtype`` (see the module docstring), atomically.
 
-    Raises :class:`InputError` naming the first value that is not exactly a
-    float64 unless ``approximate``, or when the file cannot be written.
+    Raises :class:`InputError` naming the first value that is not exactly a number
+    of the format unless ``approximate``, or when the file cannot be written.
     """
     path = Path(path)
-    writer = _Writer(approximate)
+    model, writer, kinds = _model(network, approximate, dtype, with_pre_activations=False)
+    errors = writer.errors
+    atomic_write_bytes(path, model.SerializeToString())
+    return ExportResult(str(path), len(errors), sum(1 for e in errors if e),
+                        max(errors, default=Fraction(0)), tuple(kinds), dtype)
+
+
+def runtime_model(network: Network, dtype: str) -> bytes:
+    """The model in ``dtype`` with every hidden layer's pre-activations as extra
+    outputs ``layer<i>_pre`` (for the audit's onnxruntime run); the activations'
+    own parameters are rounded to the format when they are not numbers of it."""
+    model, _, _ = _model(network, True, dtype, with_pre_activations=True)
+    return model.SerializeToString()
+
+
+def _model(network: Network, approximate: bool, dtype: str,
+           with_pre_activations: bool) -> tuple[onnx.ModelProto, _Writer, list[str]]:
+    if dtype not in ELEMENT_TYPES:
+        raise InputError(f"cannot export in {dtype!r}: expected one of "
+                         f"{', '.join(ELEMENT_TYPES)}")
+    writer = _Writer(approximate, FORMATS[dtype], numpy_dtype(dtype))
+    element = ELEMENT_TYPES[dtype]
     named = [(f"layers[{i}]", f"layer{i}", layer) for i, layer in enumerate(network.layers)]
     named.append(("output", "output", network.output))
     kinds: list[str] = []
+    outputs = [helper.make_tensor_value_info("y", element, ["batch", network.output.width])]
     current = "x"
     for where, tag, layer in named:
         weights = writer.array(f"{tag}_W", layer.weights, f"{where}.weights")
@@ -251,13 +287,14 @@ def export_onnx(
             current, kind = writer.activation(pre, layer.activation, tag,
                                               f"{where}.activation")
             kinds.append(kind)
+            if with_pre_activations:
+                outputs.append(helper.make_tensor_value_info(pre, element,
+                                                             ["batch", layer.width]))
     graph = helper.make_graph(
         writer.nodes,
         "tvmip_network",
-        [helper.make_tensor_value_info("x", onnx.TensorProto.DOUBLE,
-                                       ["batch", network.input_dim])],
-        [helper.make_tensor_value_info("y", onnx.TensorProto.DOUBLE,
-                                       ["batch", network.output.width])],
+        [helper.make_tensor_value_info("x", element, ["batch", network.input_dim])],
+        outputs,
         writer.initializers,
     )
     model = helper.make_model(
@@ -267,17 +304,13 @@ def export_onnx(
         producer_name="tvmip",
         producer_version=__version__,
     )
-    errors = writer.errors
-    rounded = sum(1 for e in errors if e)
     helper.set_model_props(
         model,
         {
             "tvmip.network_sha256": network.sha256,
-            "tvmip.exact": str(not rounded).lower(),
+            "tvmip.exact": str(not any(writer.errors)).lower(),
             ACTIVATIONS_KEY: json.dumps([layer.activation.spec for layer in network.layers],
                                         separators=(",", ":")),
         },
     )
-    atomic_write_bytes(path, model.SerializeToString())
-    return ExportResult(str(path), len(errors), rounded, max(errors, default=Fraction(0)),
-                        tuple(kinds))
+    return model, writer, kinds

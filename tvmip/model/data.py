@@ -83,7 +83,7 @@ def _npz(path: Path, data: bytes, dim: int) -> list[Point]:
         raise InputError(f"{path}: array {name!r} of shape {list(array.shape)} and type "
                          f"{array.dtype}, expected numbers of shape (points, {dim})")
     values = array[:, :dim].tolist()
-    if any(v != v or v in (float("inf"), float("-inf")) for row in values for v in row):
+    if not all(math.isfinite(v) for row in values for v in row):
         raise InputError(f"{path}: array {name!r} holds NaN or infinite values")
     return [tuple(Fraction(v) for v in row) for row in values]
 

@@ -36,6 +36,7 @@ __all__ = [
     "load_network",
     "network_from_dict",
     "parse_box",
+    "pattern_at",
     "save_network",
 ]
 
@@ -99,6 +100,22 @@ def evaluate(network: Network, x: Sequence[Fraction | int | str]) -> tuple[Fract
         pre = _affine(layer, z)
         z = [layer.activation(v) for v in pre]
     return tuple(_affine(network.output, z))
+
+
+def pattern_at(network: Network, x: Sequence[Fraction]) -> str:
+    """The cells of the neurons' exact pre-activations at the point ``x``: the pattern
+    of the region holding ``x``, or a breakpoint's symbol for a neuron whose
+    pre-activation is exactly at a breakpoint there (``x`` on a boundary, or a
+    neuron with that constant map)."""
+    z = list(x)
+    states = []
+    for layer in network.layers:
+        pre = _affine(layer, z)
+        act = layer.activation
+        if act.stateful:
+            states += [act.symbol(act.cell_of(v)) for v in pre]
+        z = [act(v) for v in pre]
+    return "".join(states)
 
 
 

@@ -28,7 +28,7 @@ import numpy as np
 from ..checker.activation import Activation
 from ..checker.limits import MAX_EVIDENCE_BITS
 from ..errors import ResourceLimit
-from .network import Layer, Network
+from .network import Box, Layer, Network
 
 INT64_SAFE = 2**62
 """Integers below this in absolute value multiply and add in int64 without overflow
@@ -241,3 +241,36 @@ def piece_bounds(layer: ScaledLayer, position: int, a: list[int], c: int, s: int
         out.append(Bound(tuple(x // g for x in raw), position if single else f"{position}:{j}",
                          (v * s, g), j, above))
     return out
+
+
+def region_rows(network: ScaledNetwork, pattern: str,
+                box: Box | None) -> list[tuple[int | str, tuple[int, ...]]] | None:
+    """The strict inequalities of a full pattern's region, as ``(row id, (a, c))`` for
+    the primitive integer row ``a . x < c`` (box faces ``"lo<i>"``/``"hi<i>"``
+    included), or None when a neuron in a breakpoint's cell does not have that
+    constant map there (no region has the pattern)."""
+    rows: list[tuple[int | str, tuple[int, ...]]] = []
+    m, d = input_map(network.dim)
+    for layer in network.layers:
+        p, s = pre_activations(layer, m, d)
+        cells = None
+        if layer.stateful:
+            act = layer.activation
+            cells = [act.cell(state) for state in pattern[layer.first:layer.first + layer.width]]
+            for j, (cell, (*a, c)) in enumerate(zip(cells, p.tolist())):
+                if cell is None:
+                    return None
+                if cell % 2:
+                    if any(a) or Fraction(c, s) != act.breakpoints[cell // 2]:
+                        return None
+                    continue
+                rows.extend((b.row_id, b.row)
+                            for b in piece_bounds(layer, layer.first + j, a, c, s, cell))
+        m, d = layer_output(p, s, layer, cells)
+    if box is not None:
+        for i, (lo, hi) in enumerate(zip(box.lo, box.hi)):
+            for side, sign, bound in (("lo", -1, lo), ("hi", 1, hi)):
+                a = [0] * network.dim
+                a[i] = sign * bound.denominator
+                rows.append((f"{side}{i}", (*a, sign * bound.numerator)))
+    return rows

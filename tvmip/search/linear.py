@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from ..checker.linear import hyperplane
+from ..checker.maps import is_constant
 from ..errors import InternalError
 from ..evidence.exact import Motzkin, Row, Witness, solve_system
 from ..evidence.lp import MaxSlackLP
@@ -86,6 +87,12 @@ class LinearStructure:
     @property
     def distinct_maps(self) -> int:
         return len(set(self.maps))
+
+    @property
+    def output_values(self) -> int | None:
+        """The number of values of f when it is piecewise constant (every map has no
+        gradient), else None."""
+        return self.distinct_maps if all(map(is_constant, self.maps)) else None
 
 
 @dataclass(frozen=True)

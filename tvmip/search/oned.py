@@ -80,6 +80,11 @@ class Partition:
         rows = np.hstack([self.slope, self.offset])
         return len({tuple(row) for row in rows.tolist()})
 
+    @property
+    def output_values(self) -> int | None:
+        """The number of values of f when it is piecewise constant, else None."""
+        return None if np.any(self.slope) else self.distinct_maps
+
     def patterns(self) -> Iterator[str]:
         """Pattern strings, one per interval (decoded in blocks to bound memory)."""
         width = self.states.shape[1]
