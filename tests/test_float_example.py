@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 import tvmip
-from tvmip.audit import audit
+from tvmip.float_audit import audit
 from tvmip.checker.floats import FORMATS, round_network
 from tvmip.io.onnx_export import export_onnx
 from tvmip.io.onnx_import import import_onnx

@@ -1,4 +1,5 @@
-"""tvmip: exact, certified activation- and linear-region counts of small ReLU networks.
+"""tvmip: exact, certified activation- and linear-region counts of small networks
+(ReLU, binarized, quantized, any piecewise-linear activation).
 
 The Python API mirrors the command line::
 
@@ -9,6 +10,7 @@ The Python API mirrors the command line::
     for region in tvmip.regions(net):               # frozen RegionInfo records
         print(region.pattern, region.witness, region.gradient, region.linear_region)
     print(tvmip.check("net.cert.json.gz").line)     # the independent checker
+    print(tvmip.audit(net, "float32", "net.audit.json").report)  # float rounding
 
 Names are loaded on first use, so ``python -m tvmip.checker`` (the trusted
 checker) never imports the solver stack through this package.
@@ -40,10 +42,15 @@ _API = {
     "TvmipError": "tvmip.errors",
     "InputError": "tvmip.errors",
     "from_sklearn": "tvmip.io.sklearn",
+    "audit": "tvmip.float_audit",
+    "AuditResult": "tvmip.float_audit",
+    "import_onnx": "tvmip.io.onnx_import",
+    "export_onnx": "tvmip.io.onnx_export",
 }
 _RENAMED = {"check": "check_file"}
 
 __all__ = [
+    "AuditResult",
     "Box",
     "CountResult",
     "InputError",
@@ -53,10 +60,13 @@ __all__ = [
     "RegionInfo",
     "TvmipError",
     "Verdict",
+    "audit",
     "check",
     "count",
     "evaluate",
+    "export_onnx",
     "from_sklearn",
+    "import_onnx",
     "load_network",
     "network_from_dict",
     "parse_box",

@@ -636,7 +636,7 @@ def audit(network: str | None, dtype: str, output: str | None, box_text: str | N
     sizes, regions proved thinner than the format's resolution (all certified in
     the audit file: tvmip check AUDIT), and float evaluations with numpy and
     onnxruntime at every region's rounded witness (observed)."""
-    from .audit import audit as run_audit
+    from .float_audit import audit as run_audit
     from .engine.run import Limits
     from .model.network import parse_box
 

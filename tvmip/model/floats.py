@@ -6,7 +6,7 @@ activation piece by piece: a neuron's state is the cell of its float
 pre-activation, compared with the exact breakpoints (a float is an exact
 rational, so the comparison is exact), and its output the piece's slope and
 offset rounded to the format, times and plus the float value.  The patterns are
-then compared with the exact ones by :mod:`tvmip.audit`.
+then compared with the exact ones by :mod:`tvmip.float_audit`.
 """
 
 from __future__ import annotations
