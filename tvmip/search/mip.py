@@ -1,42 +1,58 @@
 """A mixed-integer baseline for counting activation regions, and a cross-check.
 
-The model is the big-M formulation of Serra, Tjandraatmadja and Ramalingam (2018),
-"Bounding and counting linear regions of deep neural networks", over a box.  For a
-ReLU neuron with pre-activation ``h = w . z + b`` (``z`` the previous layer's
-output) and exact interval bounds ``L <= h <= U`` over the box (``L <= 0 <= U``,
-else the neuron's state is fixed and it needs no binary):
+The model generalises the big-M formulation of Serra, Tjandraatmadja and
+Ramalingam (2018), "Bounding and counting linear regions of deep neural
+networks", from ReLU to every piecewise-linear activation of the network format
+(:mod:`tvmip.checker.activation`), over a box.  A neuron with pre-activation
+``h = w . z + b`` (``z`` the previous layer's output) and exact interval bounds
+``L <= h <= U`` over the box may lie in the open pieces ``(t_i, t_i+1)`` that meet
+``[L, U]`` and, where :func:`_plan` cannot rule it out, in the cell of a breakpoint
+``t_j`` in ``[L, U]`` (``h`` identically ``t_j`` on the region).  With one such cell
+(``L = U``, or ``[L, U]`` inside one piece) its state is fixed and its output is
+that cell's affine map.  Otherwise it has a binary ``d_c`` per cell and
 
-    y >= 0,  y >= h,  y <= h - L (1 - a),  y <= U a           (y = relu(h), a binary)
-    h >= eps - (1 - L) (1 - a)                                  (a = 1: state '+')
-    h <= -eps + (U + 1) (a + zeta)                              (a = zeta = 0: '-')
+    sum_c d_c = 1
+    h - eps >= sum_c l_c d_c,   h + eps <= sum_c u_c d_c        (strictly in the piece)
+    y = r h + sum_c (s_c - r) [d_c h] + sum_c o_c d_c            (y = sigma(h))
     lo + eps <= x <= hi - eps,   MIN_MARGIN <= eps <= 1.
 
-Identity layers are affine expressions of the previous layer.  Activation regions
-are open, so a pattern is realised iff its strict system is feasible: the margin
-``eps`` makes every sign strict, and the enumeration ends when the model (with all
-no-good cuts) is infeasible, i.e. no pattern is left with a margin of at least
-``MIN_MARGIN``.  Each solve is a pure feasibility problem: maximising ``eps``
-made every solve about 5x slower (the solver must prove a bound), and the exact
-verification below finds a well-centred witness anyway.
+On a piece ``c`` with slope ``s_c`` and offset ``o_c``, ``l_c`` is its lower
+breakpoint if that is ``>= L`` and ``u_c`` its upper one if ``<= U``, otherwise
+``L - 1`` and ``U + 1`` (``eps <= 1`` keeps such a row slack); on a breakpoint's
+cell ``l_c, u_c = t_j -+ 1``.  ``r`` is the slope most of the neuron's pieces share,
+so only the other pieces need a product ``[d_c h]`` (binary times a bounded
+continuous, linearised with big-M from ``L`` and ``U``): ReLU needs one, step,
+sign and quantize none.  On a breakpoint's cell, where ``h = t_j``, the map is
+written ``r h + sigma(t_j) - r t_j``, so it needs no product either.  Identity
+layers (no breakpoint) are affine expressions of the previous layer.  Activation
+regions are open, so a pattern is realised iff its strict system is feasible: the
+margin ``eps`` makes every inequality strict, and the enumeration ends when the
+model (with all no-good cuts) is infeasible, i.e. no pattern is left with a margin
+of at least ``MIN_MARGIN``.  Each solve is a pure feasibility problem: maximising
+``eps`` made every solve about 5x slower (the solver must prove a bound), and the
+exact verification below finds a well-centred witness anyway.
 
-State ``'0'`` (pre-activation identically zero on the region) is a property of the
-affine map ``x -> h(x)``, not of one value.  For neurons that may vanish (every
-gradient interval contains 0 and the offset can be 0, see :func:`_plan`) a binary
-``zeta`` forces ``h(x) = 0`` and the gradient of ``h`` along the pattern to 0, with
-``a + zeta <= 1``.  Gradients are tracked as expressions and, past a layer of
-binaries, as variables for the products (binary times bounded continuous,
-linearised with big-M from exact interval bounds).  Binary assignments and tvmip
-patterns are then in one-to-one correspondence ('+' : a = 1; '0' : zeta = 1;
-'-' : neither), so the no-good cut of an assignment cuts exactly one pattern.
+A breakpoint's state (ReLU's ``'0'``) is a property of the affine map ``x -> h(x)``
+along the pattern, not of one value: its binary forces ``h(x) = t_j``
+(``h - L >= sum_j (t_j - L) d_j`` and ``h - U <= sum_j (t_j - U) d_j``) and the
+gradient of ``h`` to 0 (each component within ``[G_lo, G_hi] (1 - sum_j d_j)``).
+Only neurons that may stop at a breakpoint get such a binary: every gradient
+interval contains 0 and ``t_j`` is a possible offset of ``h`` (see :func:`_plan`).
+Gradients are tracked as expressions and, past a layer of binaries, through the
+same products ``[d_c g]``.  Binary assignments and tvmip patterns are then in
+one-to-one correspondence (the state of a neuron is the cell whose binary is 1,
+written with its activation's symbol), so the no-good cut of an assignment cuts
+exactly one pattern.
 
 Trust: the MILP is solved in floating point by HiGHS.  Every pattern it reports is
-re-verified exactly: its strict system, built in integers by :mod:`tvmip.affine`,
-is decided by :func:`tvmip.exact.solve_system` (a rounded LP point checked exactly,
-else the exact simplex); refuted candidates are cut and counted as ``spurious``.
-But *completeness* -- the final infeasible solve -- rests on the float solver and
-on ``MIN_MARGIN`` (absolute, in pre-activation units): a region whose every
-interior point has a smaller margin would be missed.  The MILP count is an
-independent baseline and cross-check, not a proof; tvmip's certificate is.
+re-verified exactly: its strict system, built in integers by
+:mod:`tvmip.model.scaled`, is decided by :func:`tvmip.evidence.exact.solve_system`
+(a rounded LP point checked exactly, else the exact simplex); refuted candidates
+are cut and counted as ``spurious``.  But *completeness* -- the final infeasible
+solve -- rests on the float solver and on ``MIN_MARGIN`` (absolute, in
+pre-activation units): a region whose every interior point has a smaller margin
+would be missed.  The MILP count is an independent baseline and cross-check, not a
+proof; tvmip's certificate is.
 
 HiGHS is used directly through highspy's modelling API rather than through PuLP:
 the model is built once, each no-good cut is one added row, and nothing is
@@ -49,19 +65,20 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from itertools import combinations
 
 import flint
 import highspy
-import numpy as np
 
+from ..checker.activation import Activation
 from ..errors import InputError, ResourceLimit
 from ..evidence.exact import Row, Witness, solve_system
 from ..evidence.lp import MaxSlackLP, silent_highs
-from ..model.network import IDENTITY, RELU, Box, Network
+from ..model.network import Box, Network
 from ..model.scaled import (
     ScaledNetwork,
     input_map,
@@ -72,7 +89,9 @@ from ..model.scaled import (
 from ..search.tree import Region
 
 MIN_MARGIN = 1e-6  # the smallest margin eps the MILP looks for (see the module doc)
-TOLERANCE = 1e-9  # HiGHS feasibility tolerances, well below MIN_MARGIN
+# HiGHS feasibility tolerances, below MIN_MARGIN.  At 1e-9 HiGHS 1.16 declared some
+# feasible models (margin > 0.1) infeasible, depending on its random seed.
+TOLERANCE = 1e-8
 MAX_FLATS = 50_000  # vertex subsystems tried when deriving a box for R^n0
 
 Interval = tuple[Fraction, Fraction]
@@ -98,16 +117,6 @@ class MilpResult:
 # -- the bounded domain ----------------------------------------------------------
 
 
-def _supported(network: ScaledNetwork) -> Network:
-    """The network's exact records, if this formulation covers its activations (the
-    ReLU and the identity); an :class:`InputError` otherwise."""
-    for index, layer in enumerate(network.layers):
-        if layer.activation not in (RELU, IDENTITY):
-            raise InputError(f"the MILP baseline handles ReLU and identity layers; layers[{index}] "
-                             f"has the activation {layer.activation.spec!r}")
-    return network.network
-
-
 @dataclass(frozen=True, slots=True)
 class Domain:
     """The box the MILP works in, and why it stands for the counted domain."""
@@ -121,14 +130,14 @@ def milp_box(network: ScaledNetwork, box: Box | None) -> Domain:
     activation region, so that the regions of R^n0 and of the box correspond one to
     one (each region's trace on the box is convex and non-empty).
 
-    With a single layer of neurons with a state (a hyperplane arrangement) the box
-    is tight: the closure of each region contains a minimal face of the
-    arrangement, the flat where some ``rank`` independent hyperplanes meet; the open
-    box contains one point of each such flat (coordinates off the pivot columns set
-    to 0), hence a point of every region near it.  For deeper networks the same
-    argument runs on each region's own inequalities, with a bound instead of an
-    enumeration (:func:`_cramer_bound`)."""
-    _supported(network)
+    With a single layer of neurons with a state, the regions are the cells of the
+    arrangement of the hyperplanes ``pre = t_j`` (every non-constant neuron, every
+    breakpoint of its activation), and the box is tight: the closure of each cell
+    contains a minimal face of the arrangement, the flat where some ``rank``
+    independent hyperplanes meet; the open box contains one point of each such flat
+    (coordinates off the pivot columns set to 0), hence a point of every region near
+    it.  For deeper networks the same argument runs on each region's own
+    inequalities, with a bound instead of an enumeration (:func:`_largest_row_entry`)."""
     if box is not None:
         return Domain(box, "the given box")
     dim = network.dim
@@ -140,30 +149,42 @@ def milp_box(network: ScaledNetwork, box: Box | None) -> Domain:
                   "bits, so by Cramer's rule and Hadamard's bound its coordinates lie inside: "
                   "the box meets every region")
     else:
-        rows: list[list[int]] = []
+        rows: set[tuple[int, ...]] = set()
         m, d = input_map(dim)
         for layer in network.layers:
             p, s = pre_activations(layer, m, d)
             if layer.stateful:
-                rows = [r for r in p.tolist() if any(r[:-1])]
+                rows = {_hyperplane(r, s, t) for r in p.tolist() if any(r[:-1])
+                        for t in layer.activation.breakpoints}
                 break
             m, d = layer_output(p, s, layer, None)
-        bound = _vertex_bound(rows, dim)
+        bound = _vertex_bound(sorted(rows), dim)
         reason = ("it holds a point of every minimal face of the hyperplane arrangement "
                   "(exact enumeration): the box meets every region")
     return Domain(Box((Fraction(-bound),) * dim, (Fraction(bound),) * dim), reason)
+
+
+def _hyperplane(row: list[int], s: int, t: Fraction) -> tuple[int, ...]:
+    """The primitive integer row ``(a, c)`` of the hyperplane ``a . x + c = 0`` where
+    the pre-activation ``(row[:-1] . x + row[-1]) / s`` equals ``t`` (sign fixed, so
+    that duplicated neurons give one row)."""
+    raw = [t.denominator * v for v in row[:-1]] + [t.denominator * row[-1] - t.numerator * s]
+    g = math.gcd(*raw) if next(v for v in raw if v) > 0 else -math.gcd(*raw)
+    return tuple(v // g for v in raw)
 
 
 def _largest_row_entry(network: ScaledNetwork) -> int:
     """``M``, above every integer of every region's inequalities, whatever the pattern.
 
     Along any pattern a region is ``{x : a_i . x < c_i}`` with integer rows (a
-    pre-activation minus a breakpoint, over its layer's denominator); bounding every
-    layer's integers for all patterns at once bounds them all.  The closure's minimal
-    face contains a point that solves ``r <= n0`` of the rows as equations with the
-    other coordinates 0; by Cramer's rule each coordinate is a ratio of integer
-    determinants, the denominator at least 1, the numerator at most
-    ``(sqrt(r) M)^r`` (Hadamard), which :func:`milp_box` takes as its box."""
+    pre-activation minus one of its activation's breakpoints ``t_j = u / v``, times
+    ``v`` and its layer's denominator); bounding every layer's integers for all
+    patterns at once bounds them all (a breakpoint's state, a constant
+    pre-activation, adds no row).  The closure's minimal face contains a point that
+    solves ``r <= n0`` of the rows as equations with the other coordinates 0; by
+    Cramer's rule each coordinate is a ratio of integer determinants, the
+    denominator at least 1, the numerator at most ``(sqrt(r) M)^r`` (Hadamard),
+    which :func:`milp_box` takes as its box."""
     m, d, largest = 1, 1, 1  # bounds on the input map's integers and its denominator
     for layer in network.layers:
         pre = layer.weight_bound * m + layer.bias_bound * d
@@ -176,7 +197,7 @@ def _largest_row_entry(network: ScaledNetwork) -> int:
     return largest
 
 
-def _vertex_bound(rows: list[list[int]], dim: int) -> int:
+def _vertex_bound(rows: Sequence[Sequence[int]], dim: int) -> int:
     """An integer above every coordinate of the chosen point of each minimal flat
     of the hyperplanes ``a . x + c = 0`` (rows ``(a, c)``)."""
     if not rows:
@@ -213,34 +234,94 @@ def _bounds(weights: Sequence[Fraction], inputs: Sequence[Interval],
     return lo, hi
 
 
+def _hull(values: Sequence[Fraction]) -> Interval:
+    """The smallest interval holding ``values``."""
+    return min(values), max(values)
+
+
 def _gcd(a: Fraction, b: Fraction) -> Fraction:
     """The non-negative generator of the additive group ``a Z + b Z`` of rationals."""
     return Fraction(math.gcd(a.numerator * b.denominator, b.numerator * a.denominator),
                     a.denominator * b.denominator)
 
 
+def _ends(act: Activation, cell: int) -> tuple[Fraction | None, Fraction | None]:
+    """The breakpoints around a cell: ``t_j`` twice for a breakpoint's, and None
+    where an open piece is unbounded."""
+    if cell % 2:
+        t = act.breakpoints[cell // 2]
+        return t, t
+    below, above = act.bounds(cell)
+    return (None if below is None else act.breakpoints[below - 1],
+            None if above is None else act.breakpoints[above - 1])
+
+
+def _span(act: Activation, cell: int, pre: Interval) -> Interval:
+    """The closed range of a pre-activation within ``pre`` on a cell that meets it."""
+    lo, hi = _ends(act, cell)
+    return (pre[0] if lo is None else max(lo, pre[0]),
+            pre[1] if hi is None else min(hi, pre[1]))
+
+
+def _margins(act: Activation, cell: int, pre: Interval) -> Interval:
+    """``(l, u)`` with ``l + eps <= h <= u - eps`` on a cell: an open piece's
+    breakpoints within ``pre``, else 1 beyond it (``eps <= 1``: no constraint); on a
+    breakpoint's cell 1 either side (:meth:`_Model._branch` pins ``h`` there)."""
+    if cell % 2:
+        t = act.breakpoints[cell // 2]
+        return t - 1, t + 1
+    lo, hi = _ends(act, cell)
+    return (lo if lo is not None and lo >= pre[0] else pre[0] - 1,
+            hi if hi is not None and hi <= pre[1] else pre[1] + 1)
+
+
+def _cells(act: Activation, pre: Interval, grad: Sequence[Interval], bias: Fraction,
+           step: Fraction) -> tuple[int, ...]:
+    """The cells a neuron may be in on a region of the box, in cell order.
+
+    A constant pre-activation has its value's cell.  Otherwise: the open pieces that
+    meet ``pre``, and the breakpoints ``t_j`` in it where ``h`` may be constant, i.e.
+    every gradient interval contains 0 and ``t_j`` is a possible offset (value at
+    x = 0) of ``h``.  Offsets along any pattern lie in ``bias + step Z``, where
+    ``step`` generates the group holding every offset of the previous layer (times
+    the weights): when ``t_j - bias`` is not in ``step Z`` the neuron never stops at
+    ``t_j`` (e.g. the fold constructions, whose biases have ever finer
+    denominators)."""
+    lo, hi = pre
+    if lo == hi:
+        return (act.cell_of(lo),)
+    flat = all(g_lo <= 0 <= g_hi for g_lo, g_hi in grad)
+    cells = [2 * j + 1 for j, t in enumerate(act.breakpoints)
+             if flat and lo <= t <= hi
+             and (t == bias if step == 0 else ((t - bias) / step).denominator == 1)]
+    for cell in range(0, act.cells, 2):
+        below, above = _ends(act, cell)
+        if (below is None or below < hi) and (above is None or above > lo):
+            cells.append(cell)
+    return tuple(sorted(cells))
+
+
 @dataclass(frozen=True, slots=True)
 class _Neuron:
-    """Exact bounds of one neuron over the box, over all patterns: its value ``pre``
-    and its gradient ``grad`` in x.  ``state`` is '+', '-' or '0' when fixed on the
-    whole box, '?' when it needs a binary, '' for identity neurons; ``can_vanish``
-    marks the '?' neurons that may be '0' somewhere."""
+    """Exact bounds of one neuron over the box, over all patterns: its pre-activation
+    ``pre``, the gradient ``grad`` of the pre-activation in x, and the ``cells`` it
+    may be in (a single cell: fixed on the whole box)."""
 
     pre: Interval
     grad: tuple[Interval, ...]
-    state: str
-    can_vanish: bool
+    cells: tuple[int, ...]
+
+    @property
+    def may_stop(self) -> bool:
+        """Whether the neuron branches and one branch is a breakpoint's (constant ``h``)."""
+        return len(self.cells) > 1 and any(cell % 2 for cell in self.cells)
 
 
 def _plan(network: Network, box: Box) -> list[list[_Neuron]]:
-    """Classify every neuron by exact interval arithmetic over the box.
-
-    A neuron can be '0' only if every gradient interval contains 0 and its offset
-    (the map's value at x = 0) can be 0.  Offsets along any pattern lie in
-    ``b + step Z``, where ``step`` generates the group holding every offset of the
-    previous layer (times the weights): when ``b`` is not in ``step Z`` the neuron
-    never vanishes (e.g. the fold constructions, whose biases have ever finer
-    denominators)."""
+    """Classify every neuron by exact interval arithmetic over the box, carrying per
+    layer output the value and gradient intervals over its cells (a piece's map on
+    its range, a breakpoint's value with gradient 0) and the group of the offsets
+    (see :func:`_cells`)."""
     dim = network.input_dim
     values: list[Interval] = list(zip(box.lo, box.hi))
     one = (Fraction(1), Fraction(1))
@@ -249,6 +330,7 @@ def _plan(network: Network, box: Box) -> list[list[_Neuron]]:
     offsets = zero  # the current layer's output offsets lie in offsets * Z
     plan = []
     for layer in network.layers:
+        act = layer.activation
         neurons, out_values, out_grads, out_offsets = [], [], [], zero
         for w, b in zip(layer.weights, layer.biases):
             pre = _bounds(w, values, b)
@@ -256,24 +338,15 @@ def _plan(network: Network, box: Box) -> list[list[_Neuron]]:
             step = zero
             for v in w:
                 step = _gcd(step, v * offsets)
-            out_offsets = _gcd(_gcd(out_offsets, step), b)
-            vanish = False
-            if not layer.activation.stateful:
-                state, out, out_grad = "", pre, list(grad)
-            elif pre == _ZERO:
-                state, out, out_grad = "0", _ZERO, [_ZERO] * dim
-            elif pre[0] > 0:
-                state, out, out_grad = "+", pre, list(grad)
-            elif pre[1] < 0:
-                state, out, out_grad = "-", _ZERO, [_ZERO] * dim
-            else:
-                state, out = "?", (zero, pre[1])
-                out_grad = [(min(lo, zero), max(hi, zero)) for lo, hi in grad]
-                vanish = all(lo <= 0 <= hi for lo, hi in grad) and (
-                    b == 0 if step == 0 else (b / step).denominator == 1)
-            neurons.append(_Neuron(pre, grad, state, vanish))
-            out_values.append(out)
-            out_grads.append(out_grad)
+            neuron = _Neuron(pre, grad, _cells(act, pre, grad, b, step))
+            neurons.append(neuron)
+            maps = [act.affine(cell) for cell in neuron.cells]
+            out_values.append(_hull([slope * v + offset
+                                     for cell, (slope, offset) in zip(neuron.cells, maps)
+                                     for v in _span(act, cell, pre)]))
+            out_grads.append([_hull([slope * v for slope, _ in maps for v in g]) for g in grad])
+            for slope, offset in maps:
+                out_offsets = _gcd(_gcd(out_offsets, slope * _gcd(step, b)), offset)
         plan.append(neurons)
         values, grads, offsets = out_values, out_grads, out_offsets
     return plan
@@ -288,6 +361,23 @@ class _Stopped(Exception):
 
 Var = highspy.highs.highs_var
 Expr = highspy.highs.highs_linear_expression | Var | float
+
+
+@dataclass(frozen=True, slots=True)
+class _Position:
+    """A pattern position: its activation and the cells the model may choose there,
+    each with its binary (None for the single cell of a fixed neuron)."""
+
+    activation: Activation
+    cells: Mapping[int, Var | None]
+
+    def symbol(self, values: Sequence[float]) -> str:
+        """The state of a solution's column ``values``: the cell whose binary is 1."""
+        return self.activation.symbol(max(self.cells, key=lambda cell: self._value(cell, values)))
+
+    def _value(self, cell: int, values: Sequence[float]) -> float:
+        binary = self.cells[cell]
+        return 1.0 if binary is None else values[binary.index]
 
 
 class _Model:
@@ -307,64 +397,72 @@ class _Model:
         for v, lo, hi in zip(self.x, box.lo, box.hi):
             h.addConstr(v - self.eps >= float(lo))
             h.addConstr(v + self.eps <= float(hi))
-        # Gradients are tracked only up to the last layer with a neuron that may vanish.
-        track = max((i for i, layer in enumerate(plan)
-                     if any(n.can_vanish for n in layer)), default=-1)
-        self.states: list[str] = []  # fixed state or '?' per ReLU neuron
-        self.binaries: list[tuple[Var, Var | None]] = []  # (a, zeta) per '?' neuron
+        # Gradients are tracked only up to the last layer with a neuron that may stop
+        # at a breakpoint.
+        track = max((i for i, layer in enumerate(plan) if any(n.may_stop for n in layer)),
+                    default=-1)
+        self.positions: list[_Position] = []
         z: list[Expr] = list(self.x)
         grads: list[list[Expr]] = [[1.0 if c == k else 0.0 for c in range(dim)]
                                    for k in range(dim)]
         zero = Fraction(0)
         for index, (layer, neurons) in enumerate(zip(network.layers, plan)):
+            act = layer.activation
             out_z, out_grads = [], []
             for w, b, neuron in zip(layer.weights, layer.biases, neurons):
                 pre = _combine(w, z, b)
                 grad = [_combine(w, [g[c] for g in grads], zero) for c in range(dim)] \
                     if index <= track else []
-                if layer.activation.stateful:
-                    self.states.append(neuron.state)
-                if neuron.state in ("", "+"):
-                    out_z.append(pre)
-                    out_grads.append(grad)
-                elif neuron.state in ("-", "0"):
-                    out_z.append(0.0)
-                    out_grads.append([0.0] * len(grad))
+                if len(neuron.cells) == 1:
+                    slope, offset = act.affine(neuron.cells[0])
+                    cells: Mapping[int, Var | None] = {neuron.cells[0]: None}
+                    y, y_grad = _affine(slope, pre, offset), [_affine(slope, e) for e in grad]
                 else:
-                    a, y = self._relu(neuron, pre, grad)
-                    out_z.append(y)
-                    out_grads.append([self._product(a, e, bounds)
-                                      for e, bounds in zip(grad, neuron.grad)]
-                                     if index < track else [])
+                    cells, y, y_grad = self._branch(act, neuron, pre, grad, index < track)
+                if act.stateful:
+                    self.positions.append(_Position(act, cells))
+                out_z.append(y)
+                out_grads.append(y_grad if index < track else [])
             z, grads = out_z, out_grads
         self.cut: set[str] = set()
         self.exhausted = False  # a cut without binaries: the only pattern is cut
 
-    def _relu(self, neuron: _Neuron, pre: Expr, grad: list[Expr]) -> tuple[Var, Var]:
-        """Binaries, output and margin rows of a '?' neuron; returns ``(a, y)``."""
+    def _branch(self, act: Activation, neuron: _Neuron, pre: Expr, grad: list[Expr],
+                with_grad: bool) -> tuple[dict[int, Var], Expr, list[Expr]]:
+        """Binaries and rows of a neuron with several cells; returns the binaries, the
+        output and (``with_grad``) its gradient."""
         h, eps = self.highs, self.eps
-        lo, hi = float(neuron.pre[0]), float(neuron.pre[1])
-        a = h.addBinary()
-        y = h.addVariable(0.0, hi)
-        h.addConstr(y - pre >= 0)
-        h.addConstr(y - pre - lo * a <= -lo)
-        h.addConstr(y - hi * a <= 0)
-        h.addConstr(pre - eps - (1 - lo) * a >= lo - 1)
-        zeta = None
-        if neuron.can_vanish:
-            # zeta = 1: h(x) = 0 (h <= 0 follows from y = 0 >= h) and its gradient is 0.
-            zeta = h.addBinary()
-            h.addConstr(a + zeta <= 1)
-            h.addConstr(pre + eps - (hi + 1) * (a + zeta) <= 0)
-            h.addConstr(pre + lo * zeta >= lo)
-            for e, (c_lo, c_hi) in zip(grad, neuron.grad):
-                if (c_lo, c_hi) != _ZERO:
-                    h.addConstr(e + float(c_hi) * zeta <= float(c_hi))
-                    h.addConstr(e + float(c_lo) * zeta >= float(c_lo))
-        else:
-            h.addConstr(pre + eps - (hi + 1) * a <= 0)
-        self.binaries.append((a, zeta))
-        return a, y
+        lo, hi = neuron.pre
+        cells = {cell: h.addBinary() for cell in neuron.cells}
+        binaries = list(cells.items())
+        h.addConstr(h.qsum([d for _, d in binaries]) == 1)
+        margins = [(_margins(act, cell, neuron.pre), d) for cell, d in binaries]
+        h.addConstr(pre - eps - h.qsum([float(low) * d for (low, _), d in margins]) >= 0)
+        h.addConstr(pre + eps - h.qsum([float(up) * d for (_, up), d in margins]) <= 0)
+        stops = [(act.breakpoints[cell // 2], d) for cell, d in binaries if cell % 2]
+        if stops:
+            # a breakpoint's binary: h(x) = t_j and its gradient is 0
+            h.addConstr(pre - h.qsum([float(t - lo) * d for t, d in stops]) >= float(lo))
+            h.addConstr(pre - h.qsum([float(t - hi) * d for t, d in stops]) <= float(hi))
+            stopped = h.qsum([d for _, d in stops])
+            for e, (g_lo, g_hi) in zip(grad, neuron.grad):
+                if (g_lo, g_hi) != _ZERO:
+                    h.addConstr(e + float(g_hi) * stopped <= float(g_hi))
+                    h.addConstr(e + float(g_lo) * stopped >= float(g_lo))
+        slopes = Counter(act.affine(cell)[0] for cell in neuron.cells if cell % 2 == 0)
+        r = slopes.most_common(1)[0][0]
+        y = _affine(r, pre)
+        y_grad = [_affine(r, e) for e in grad] if with_grad else []
+        for cell, d in binaries:
+            slope, offset = act.affine(cell) if cell % 2 == 0 else \
+                (r, act.values[cell // 2] - r * act.breakpoints[cell // 2])
+            if offset:
+                y = y + float(offset) * d
+            if slope != r:
+                y = y + float(slope - r) * self._product(d, pre, neuron.pre)
+                y_grad = [g + float(slope - r) * self._product(d, e, bounds)
+                          for g, e, bounds in zip(y_grad, grad, neuron.grad)]
+        return cells, y, y_grad
 
     def _product(self, a: Var, e: Expr, bounds: Interval) -> Expr:
         """``a * e`` for a binary ``a`` and an expression ``e`` within ``bounds``."""
@@ -384,23 +482,16 @@ class _Model:
         """Cut off the assignment of ``pattern`` (a no-op for patterns the model
         cannot produce, e.g. a fixed neuron in another state)."""
         self.cut.add(pattern)
-        ones: list[Var] = []
-        zeros: list[Var] = []
-        free = iter(self.binaries)
-        for fixed, state in zip(self.states, pattern):
-            if fixed != "?":
-                if fixed != state:
-                    return
-                continue
-            a, zeta = next(free)
-            if state == "0" and zeta is None:
+        chosen: list[Var] = []
+        for position, state in zip(self.positions, pattern):
+            cell = position.activation.cell(state)
+            if cell not in position.cells:
                 return
-            (ones if state == "+" else zeros).append(a)
-            if zeta is not None:
-                (ones if state == "0" else zeros).append(zeta)
-        if zeros or ones:
-            total = self.highs.qsum(zeros) - self.highs.qsum(ones)
-            self.highs.addConstr(total >= 1 - len(ones))
+            binary = position.cells[cell]
+            if binary is not None:
+                chosen.append(binary)
+        if chosen:
+            self.highs.addConstr(self.highs.qsum(chosen) <= len(chosen) - 1)
         else:
             self.exhausted = True
 
@@ -420,19 +511,8 @@ class _Model:
             raise _Stopped("time-limit")
         if status != highspy.HighsModelStatus.kOptimal:
             raise _Stopped(f"solver status {h.modelStatusToString(status)}")
-        values = np.asarray(h.getSolution().col_value, dtype=float)
-        states, free = [], iter(self.binaries)
-        for fixed in self.states:
-            if fixed != "?":
-                states.append(fixed)
-                continue
-            a, zeta = next(free)
-            if values[a.index] > 0.5:
-                states.append("+")
-            else:
-                vanished = zeta is not None and values[zeta.index] > 0.5
-                states.append("0" if vanished else "-")
-        return "".join(states)
+        values = list(h.getSolution().col_value)
+        return "".join(position.symbol(values) for position in self.positions)
 
 
 def _combine(weights: Sequence[Fraction], inputs: Sequence[Expr],
@@ -443,6 +523,11 @@ def _combine(weights: Sequence[Fraction], inputs: Sequence[Expr],
         if w and not (isinstance(e, float) and e == 0.0):
             total = total + float(w) * e
     return total
+
+
+def _affine(slope: Fraction, e: Expr, offset: Fraction = Fraction(0)) -> Expr:
+    """``slope * e + offset`` as an expression (a float when ``slope`` is 0)."""
+    return float(offset) if slope == 0 else float(slope) * e + float(offset)
 
 
 # -- exact verification ------------------------------------------------------------
@@ -459,8 +544,9 @@ class _Verifier:
 
     def system(self, pattern: str) -> list[Row] | None:
         """The pattern's strict rows ``a . x < c`` (box faces included), or None when
-        a neuron at a breakpoint does not have that constant map (then no region has
-        the pattern)."""
+        a neuron's state is impossible whatever x (then no region has the pattern): a
+        constant pre-activation has its value's cell (as in the tree search), a
+        breakpoint's cell needs a constant pre-activation."""
         rows: list[Row] = []
         m, d = input_map(self.dim)
         for layer in self.layers:
@@ -470,10 +556,12 @@ class _Verifier:
                 act = layer.activation
                 cells = [act.cell(state) for state in pattern[layer.first:layer.first + layer.width]]
                 for j, (cell, (*a, c)) in enumerate(zip(cells, p.tolist())):
-                    if cell % 2:
-                        if any(a) or Fraction(c, s) != act.breakpoints[cell // 2]:
+                    if not any(a):
+                        if cell != act.cell_of(Fraction(c, s)):
                             return None
                         continue
+                    if cell % 2:
+                        return None
                     rows.extend(tuple(v * b.scale[1] for v in b.row)
                                 for b in piece_bounds(layer, layer.first + j, a, c, s, cell))
             m, d = layer_output(p, s, layer, cells)
@@ -489,7 +577,8 @@ class _Verifier:
         """An exact interior point of the pattern's region, or None if it is empty.
         The MILP's own point is not used: it sits at the margin ``MIN_MARGIN`` from
         the boundary, while the max-slack LP's centred point rounds to small
-        denominators (:func:`tvmip.exact.solve_system`, exact simplex as fallback)."""
+        denominators (:func:`tvmip.evidence.exact.solve_system`, exact simplex as
+        fallback)."""
         rows = self.system(pattern)
         if rows is None:
             return None
@@ -564,8 +653,10 @@ def find_missing(network: ScaledNetwork, box: Box | None, known_patterns: set[st
     known pattern is infeasible.  An independent floating-point check of an
     enumeration (None is the float solver's word, not a proof); raises
     :class:`ResourceLimit` when the solver gives no answer in ``time_limit`` seconds."""
-    bad = next((p for p in known_patterns
-                if len(p) != network.pattern_length or set(p) - set("+-0")), None)
+    acts = [layer.activation for layer in network.layers if layer.stateful
+            for _ in range(layer.width)]
+    bad = next((p for p in known_patterns if len(p) != len(acts)
+                or any(act.cell(state) is None for act, state in zip(acts, p))), None)
     if bad is not None:
         raise InputError(f"not a pattern of this network: {bad!r}")
     deadline = math.inf if time_limit is None else time.perf_counter() + time_limit
