@@ -3,24 +3,46 @@
 This module deliberately imports nothing from :mod:`tvmip`: it reads the
 ``tvmip-network/1`` JSON format itself and does all arithmetic in
 :class:`fractions.Fraction`, so that it can catch bugs in tvmip's own reader,
-search and checker.  Definitions follow ``shared/DESIGN.md`` sections 1-2:
+search and checker.  Definitions follow ``shared/DESIGN.md`` sections 1-2,
+generalised to piecewise-linear activations:
 
-* a pattern has one state per ReLU neuron, in layer order: ``+`` (pre-activation
-  > 0), ``-`` (< 0) or ``0`` (pre-activation identically zero on the region);
-  identity neurons carry no state;
-* the activation region of a pattern is the open set of domain points where the
-  pre-activations, computed along that pattern, have exactly its strict signs.
-  Along a fixed pattern every pre-activation is affine in x, so a region is an
-  intersection of open half-spaces: convex, and one region per realised pattern;
+* an activation sigma is piecewise linear: breakpoints t_1 < .. < t_k, an affine
+  map (slope, offset) on each of the k + 1 open pieces (-inf, t_1), .., (t_k, inf),
+  and a value v_j exactly at t_j (:class:`Pwl`; ReLU is k = 1, t_1 = 0, pieces
+  (0, 0) and (1, 0), value 0).  The *cells* of the line are numbered 0 .. 2k:
+  cell 2i is open piece i, cell 2j - 1 the single point t_j;
+* a neuron's *state* on a region is the cell holding its pre-activation: the cell
+  of its value when the pre-activation is constant on the region (a breakpoint's
+  cell only then), else the open piece it stays in.  Neurons whose activation has
+  no breakpoint (identity) carry no state;
+* a pattern has one symbol per stateful neuron, in layer order: ``-``, ``0``,
+  ``+`` for the three cells of a one-breakpoint activation (ReLU's ``-``/``0``/``+``),
+  else the cell index as one base-62 digit ``0-9A-Za-z`` (code points from U+0100
+  on beyond 61);
+* the activation region of a pattern is the open set of domain points where every
+  pre-activation, computed along the pattern (each earlier neuron replaced by its
+  cell's affine map), lies in its cell; non-constant ones therefore strictly inside
+  open pieces.  Along a fixed pattern every pre-activation is affine in x, so a
+  region is an intersection of open half-spaces: convex, one per realised pattern;
 * linear regions are the classes of activation regions glued across shared
-  facets with equal affine maps of f (for n0 = 1: maximal intervals where f is
-  affine).
+  facets ((n0 - 1)-dimensional) with equal affine maps of f.  For n0 = 1 the facet
+  is the common end point of two adjacent intervals: equal maps glue them even when
+  f's value *at* that point differs (e.g. step(x) + step(-x) is 1 on both sides and
+  2 at 0: one linear region), because a region is an open set and a one-point
+  boundary cannot separate two pieces with the same map.  With equal maps on both
+  sides f has no jump there (the one-sided limits agree), only possibly a different
+  value at the point itself.
 
 Oracles:
 
-* :func:`breakpoints_1d` / :func:`count_1d` -- exact breakpoint propagation (n0 = 1);
-* :func:`polygon_cells_2d` / :func:`polygon_count_2d` -- exact polygon splitting (n0 = 2);
-* :func:`grid_patterns` -- patterns realised at given rational points (any n0);
+* :func:`evaluate` -- f(x) exactly, each activation by its own formula
+  (ONNX round-half-to-even for quantize), not through :class:`Pwl`;
+* :func:`breakpoints_1d` / :func:`count_1d` / :func:`linear_components_1d` --
+  exact breakpoint propagation (n0 = 1);
+* :func:`polygon_cells_2d` / :func:`polygon_count_2d` / :func:`polygon_linear_count_2d`
+  / :func:`polygon_components_2d` -- exact polygon splitting (n0 = 2);
+* :func:`grid_patterns` / :func:`point_pattern` -- patterns realised at given
+  rational points (any n0), a lower bound on the regions;
 * :func:`general_position_layer` / :func:`arrangement_count` -- one-layer networks
   whose hyperplanes are in general position, with the closed-form count.
 """
@@ -38,10 +60,16 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "Activation",
     "Cell",
     "Layer",
+    "LeakyRelu",
     "Net",
     "Piece",
+    "Pwl",
+    "Quantize",
+    "activation_json",
+    "activation_value",
     "arrangement_count",
     "breakpoints_1d",
     "count_1d",
@@ -51,22 +79,235 @@ __all__ = [
     "general_position_layer",
     "grid_patterns",
     "in_general_position",
+    "linear_components_1d",
     "load",
+    "parse_activation",
     "point_pattern",
     "polygon_cells_2d",
+    "polygon_components_2d",
     "polygon_count_2d",
     "polygon_linear_count_2d",
+    "pwl_table",
     "rational_grid",
+    "round_half_even",
     "separable_blocks",
+    "symbol",
     "to_json",
 ]
 
 RELU = "relu"
 IDENTITY = "identity"
+STEP = "step"
+SIGN = "sign"
+HARDTANH = "hardtanh"
+WORDS = (RELU, IDENTITY, STEP, SIGN, HARDTANH)
+"""Activations a network file names by a word."""
 
 Q = Fraction
 # An affine map of the input x in R^n0: (g_1, ..., g_n0, c) meaning g.x + c.
 Affine = tuple[Fraction, ...]
+
+
+# ---------------------------------------------------------------------- activations
+
+DIGITS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def symbol(cell: int, breakpoints: int) -> str:
+    """The pattern symbol of ``cell`` for an activation with ``breakpoints`` breakpoints:
+    ``-0+`` when there is exactly one, else the cell index as one base-62 digit
+    (``chr(0x100 + cell - 62)`` beyond 61)."""
+    if breakpoints == 1:
+        return "-0+"[cell]
+    return DIGITS[cell] if cell < len(DIGITS) else chr(0x100 + cell - len(DIGITS))
+
+
+@dataclass(frozen=True)
+class Pwl:
+    """A piecewise-linear map of the line: breakpoints t_1 < .. < t_k, the
+    ``(slope, offset)`` of each open piece (k + 1 of them, left to right) and the
+    value at each breakpoint.  Both the table of every activation (:func:`pwl_table`)
+    and the ``{"pwl": ...}`` activation itself."""
+
+    breakpoints: tuple[Fraction, ...]
+    pieces: tuple[tuple[Fraction, Fraction], ...]
+    values: tuple[Fraction, ...]
+
+    def __post_init__(self) -> None:
+        if any(b <= a for a, b in itertools.pairwise(self.breakpoints)):
+            raise ValueError("breakpoints must increase strictly")
+        if len(self.pieces) != len(self.breakpoints) + 1 or len(self.values) != len(self.breakpoints):
+            raise ValueError("k breakpoints need k + 1 pieces and k values")
+
+    def cell_of(self, z: Fraction) -> int:
+        """The cell holding z: 2j - 1 if z = t_j, else 2i for the open piece i around z."""
+        for j, t in enumerate(self.breakpoints, start=1):
+            if z == t:
+                return 2 * j - 1
+        return 2 * sum(t < z for t in self.breakpoints)
+
+    def affine(self, cell: int) -> tuple[Fraction, Fraction]:
+        """(slope, offset) of the map on a cell; a breakpoint's cell is the constant v_j."""
+        return (Q(0), self.values[cell // 2]) if cell % 2 else self.pieces[cell // 2]
+
+    def symbol(self, cell: int) -> str:
+        return symbol(cell, len(self.breakpoints))
+
+    def piece_bounds(self, cell: int) -> tuple[Fraction | None, Fraction | None]:
+        """The breakpoints below and above an open piece's cell (None: unbounded)."""
+        i, k = cell // 2, len(self.breakpoints)
+        return (self.breakpoints[i - 1] if i > 0 else None, self.breakpoints[i] if i < k else None)
+
+    def piece_cells(self) -> list[int]:
+        """The cells of the open pieces, in the code-point order of their symbols (for
+        ReLU ``+`` before ``-``, the order tvmip's search tree uses)."""
+        return sorted(range(0, 2 * len(self.breakpoints) + 1, 2), key=self.symbol)
+
+    def __call__(self, z: Fraction) -> Fraction:
+        slope, offset = self.affine(self.cell_of(z))
+        return slope * z + offset
+
+
+@dataclass(frozen=True)
+class LeakyRelu:
+    """``alpha * z`` for z < 0, ``z`` for z >= 0."""
+
+    alpha: Fraction
+
+
+@dataclass(frozen=True)
+class Quantize:
+    """ONNX QuantizeLinear then DequantizeLinear:
+    ``q = clamp(round_half_even(z / scale) + zero_point, qmin, qmax)``, value
+    ``(q - zero_point) * scale``."""
+
+    scale: Fraction
+    zero_point: int
+    qmin: int
+    qmax: int
+
+    def __post_init__(self) -> None:
+        if not self.scale > 0:
+            raise ValueError("quantize: the scale must be positive")
+        if not self.qmin <= self.zero_point <= self.qmax:
+            raise ValueError("quantize: the zero point must lie in [qmin, qmax]")
+
+
+Activation = str | LeakyRelu | Quantize | Pwl
+"""A word from :data:`WORDS`, or a family's exact parameters."""
+
+
+def round_half_even(z: Fraction) -> int:
+    """The integer nearest z; halves go to the even neighbour (banker's rounding)."""
+    low = z.numerator // z.denominator  # floor
+    rest = z - low
+    if rest != Q(1, 2):
+        return low + (rest > Q(1, 2))
+    return low if low % 2 == 0 else low + 1
+
+
+def activation_value(act: Activation, z: Fraction) -> Fraction:
+    """sigma(z) straight from the activation's definition (not from its table)."""
+    match act:
+        case "identity":
+            return z
+        case "relu":
+            return max(z, Q(0))
+        case "step":
+            return Q(1) if z >= 0 else Q(0)
+        case "sign":
+            return Q(1) if z >= 0 else Q(-1)
+        case "hardtanh":
+            return min(max(z, Q(-1)), Q(1))
+        case LeakyRelu(alpha):
+            return z if z >= 0 else alpha * z
+        case Quantize(scale, zero_point, qmin, qmax):
+            q = min(max(round_half_even(z / scale) + zero_point, qmin), qmax)
+            return (q - zero_point) * scale
+        case Pwl():
+            return act(z)
+    raise ValueError(f"unknown activation {act!r}")
+
+
+def pwl_table(act: Activation) -> Pwl:
+    """The activation as breakpoints, pieces and breakpoint values, derived by hand
+    from each definition.  Quantize: round_half_even(z / s) is the constant m on
+    s (m - 1/2, m + 1/2); clamping to [qmin - z0, qmax - z0] merges the outer levels,
+    so the breakpoints are s (m + 1/2) for m = qmin - z0 .. qmax - z0 - 1, the pieces
+    the levels s m for m = qmin - z0 .. qmax - z0, and the value at s (m + 1/2) is
+    s times the even one of m and m + 1 (both inside the clamp range)."""
+    zero, one = Q(0), Q(1)
+    match act:
+        case "identity":
+            return Pwl((), ((one, zero),), ())
+        case "relu":
+            return Pwl((zero,), ((zero, zero), (one, zero)), (zero,))
+        case "step":
+            return Pwl((zero,), ((zero, zero), (zero, one)), (one,))
+        case "sign":
+            return Pwl((zero,), ((zero, -one), (zero, one)), (one,))
+        case "hardtanh":
+            return Pwl((-one, one), ((zero, -one), (one, zero), (zero, one)), (-one, one))
+        case LeakyRelu(alpha):
+            return Pwl((zero,), ((alpha, zero), (one, zero)), (zero,))
+        case Quantize(scale, zero_point, qmin, qmax):
+            lo, hi = qmin - zero_point, qmax - zero_point
+            return Pwl(
+                tuple(scale * (m + Q(1, 2)) for m in range(lo, hi)),
+                tuple((zero, scale * m) for m in range(lo, hi + 1)),
+                tuple(scale * (m if m % 2 == 0 else m + 1) for m in range(lo, hi)),
+            )
+        case Pwl():
+            return act
+    raise ValueError(f"unknown activation {act!r}")
+
+
+def _integer(value: Any) -> int:
+    number = _number(value)
+    if number.denominator != 1:
+        raise ValueError(f"not an integer: {value!r}")
+    return number.numerator
+
+
+def parse_activation(value: Any) -> Activation:
+    """An activation as a network file names it: a word from :data:`WORDS`, or
+    ``{"leaky_relu": a}``, ``{"quantize": {"scale", "zero_point", "qmin", "qmax"}}``,
+    ``{"pwl": {"breakpoints", "pieces", "values"}}``."""
+    if isinstance(value, str) and value in WORDS:
+        return value
+    if isinstance(value, dict) and len(value) == 1:
+        ((name, params),) = value.items()
+        if name == "leaky_relu":
+            return LeakyRelu(_number(params))
+        if name == "quantize" and isinstance(params, dict):
+            if set(params) != {"scale", "zero_point", "qmin", "qmax"}:
+                raise ValueError("quantize needs scale, zero_point, qmin, qmax")
+            return Quantize(_number(params["scale"]),
+                            *(_integer(params[k]) for k in ("zero_point", "qmin", "qmax")))
+        if name == "pwl" and isinstance(params, dict):
+            if set(params) != {"breakpoints", "pieces", "values"}:
+                raise ValueError("pwl needs breakpoints, pieces, values")
+            return Pwl(tuple(_number(t) for t in params["breakpoints"]),
+                       tuple((_number(a), _number(b)) for a, b in params["pieces"]),
+                       tuple(_number(v) for v in params["values"]))
+    raise ValueError(f"unknown activation {value!r}")
+
+
+def activation_json(act: Activation) -> Any:
+    """The activation as a network file writes it (rationals as ints or "p/q")."""
+    match act:
+        case str():
+            return act
+        case LeakyRelu(alpha):
+            return {"leaky_relu": fmt(alpha)}
+        case Quantize(scale, zero_point, qmin, qmax):
+            return {"quantize": {"scale": fmt(scale), "zero_point": zero_point,
+                                 "qmin": qmin, "qmax": qmax}}
+        case Pwl(breakpoints, pieces, values):
+            return {"pwl": {"breakpoints": [fmt(t) for t in breakpoints],
+                            "pieces": [[fmt(a), fmt(b)] for a, b in pieces],
+                            "values": [fmt(v) for v in values]}}
+    raise ValueError(f"unknown activation {act!r}")
 
 
 # --------------------------------------------------------------------------- reading
@@ -74,15 +315,26 @@ Affine = tuple[Fraction, ...]
 
 @dataclass(frozen=True)
 class Layer:
-    """``W z + b`` followed by ``activation`` ('relu' or 'identity')."""
+    """``W z + b`` followed by ``activation`` (a word such as 'relu' or 'identity',
+    or a :class:`LeakyRelu`, :class:`Quantize` or :class:`Pwl`)."""
 
     weights: tuple[tuple[Fraction, ...], ...]
     biases: tuple[Fraction, ...]
-    activation: str = IDENTITY
+    activation: Activation = IDENTITY
 
     @property
     def width(self) -> int:
         return len(self.biases)
+
+    @property
+    def table(self) -> Pwl:
+        """The activation's :class:`Pwl` table."""
+        return pwl_table(self.activation)
+
+    @property
+    def stateful(self) -> bool:
+        """Whether its neurons carry a state (the activation has a breakpoint)."""
+        return bool(self.table.breakpoints)
 
 
 @dataclass(frozen=True)
@@ -97,11 +349,16 @@ class Net:
     def relu_count(self) -> int:
         return sum(layer.width for layer in self.layers if layer.activation == RELU)
 
+    @property
+    def state_count(self) -> int:
+        """Number of neurons that carry a state: the length of a pattern."""
+        return sum(layer.width for layer in self.layers if layer.stateful)
+
 
 def _number(value: Any) -> Fraction:
     """A JSON number or rational string, read exactly (floats by their decimal text)."""
     if isinstance(value, bool):
-        raise ValueError(f"not a number: {value!r}")
+        raise ValueError(f"not a number: {value!r}")  # noqa: TRY004 -- callers catch ValueError
     if isinstance(value, (int, Fraction)):
         return Fraction(value)
     if isinstance(value, float):  # a dict built in Python: use the shortest decimal text
@@ -111,16 +368,14 @@ def _number(value: Any) -> Fraction:
     raise ValueError(f"not a number: {value!r}")
 
 
-def _layer(data: dict[str, Any], fan_in: int, activation: str) -> Layer:
+def _layer(data: dict[str, Any], fan_in: int, activation: Any) -> Layer:
     weights = tuple(tuple(_number(w) for w in row) for row in data["weights"])
     biases = tuple(_number(b) for b in data["biases"])
     if len(weights) != len(biases):
         raise ValueError("weights and biases disagree on the layer width")
     if any(len(row) != fan_in for row in weights):
         raise ValueError(f"a weight row does not have {fan_in} entries")
-    if activation not in (RELU, IDENTITY):
-        raise ValueError(f"unknown activation {activation!r}")
-    return Layer(weights, biases, activation)
+    return Layer(weights, biases, parse_activation(activation))
 
 
 def load(source: str | Path | dict[str, Any] | Net) -> Net:
@@ -160,7 +415,7 @@ def to_json(net: Net, **extra: Any) -> dict[str, Any]:
             "biases": [fmt(b) for b in lay.biases],
         }
         if act:
-            out["activation"] = lay.activation
+            out["activation"] = activation_json(lay.activation)
         return out
 
     return {
@@ -173,12 +428,12 @@ def to_json(net: Net, **extra: Any) -> dict[str, Any]:
 
 
 def evaluate(net: Net | dict[str, Any], x: Sequence[Fraction]) -> tuple[Fraction, ...]:
-    """f(x) exactly."""
+    """f(x) exactly, every activation by :func:`activation_value` (its definition)."""
     net = load(net)
     z = [Fraction(v) for v in x]
     for lay in net.layers:
         pre = [sum((w * v for w, v in zip(row, z)), b) for row, b in zip(lay.weights, lay.biases)]
-        z = [max(v, Q(0)) for v in pre] if lay.activation == RELU else pre
+        z = [activation_value(lay.activation, v) for v in pre]
     return tuple(sum((w * v for w, v in zip(row, z)), b) for row, b in zip(net.output.weights, net.output.biases))
 
 
@@ -207,8 +462,38 @@ def _is_zero(m: Affine) -> bool:
     return not any(m)
 
 
+def _is_constant(m: Affine) -> bool:
+    """The map does not depend on x."""
+    return not any(m[:-1])
+
+
 def _identity_maps(dim: int) -> list[Affine]:
     return [tuple(Q(int(i == k)) for k in range(dim)) + (Q(0),) for i in range(dim)]
+
+
+def _cell_map(table: Pwl, cell: int, m: Affine) -> Affine:
+    """sigma(m(x)) as an affine map of x when m(x) stays in ``cell``: slope * m + offset
+    (the constant v_j on a breakpoint's cell)."""
+    slope, offset = table.affine(cell)
+    return (*(slope * g for g in m[:-1]), slope * m[-1] + offset)
+
+
+def _layer_at(lay: Layer, pre: Sequence[Affine], x: Sequence[Fraction]) -> tuple[str, list[Affine]] | None:
+    """The symbols and post-activation maps of one layer whose pre-activation maps
+    (along the earlier layers' states) are ``pre``, on the activation region holding
+    the point x; None if x is on a boundary: some non-constant pre-activation equals
+    a breakpoint at x.  A constant pre-activation is in the cell of its value (a
+    breakpoint's cell included) and never makes x a boundary point."""
+    table = lay.table
+    symbols, post = [], []
+    for m in pre:
+        cell = table.cell_of(m[-1] if _is_constant(m) else _apply(m, x))
+        if cell % 2 and not _is_constant(m):
+            return None
+        if table.breakpoints:
+            symbols.append(table.symbol(cell))
+        post.append(_cell_map(table, cell, m))
+    return "".join(symbols), post
 
 
 # ------------------------------------------------------------- general position
@@ -345,10 +630,20 @@ def breakpoints_1d(
     hi: Fraction | None = None,
 ) -> list[Piece]:
     """Exact breakpoint propagation for input_dim 1 over the open interval (lo, hi)
-    (None: unbounded on that side).  Returns the pieces left to right: maximal open
-    intervals between consecutive points where some pre-activation that is not
-    identically zero nearby vanishes.  Every piece carries one pattern, and adjacent
-    pieces always have different patterns (asserted), so pieces = activation regions.
+    (None: unbounded on that side), for any piecewise-linear activations.
+
+    Layer by layer, every interval of the current partition carries one affine map
+    per layer input.  A neuron's pre-activation a x + c is then affine on the
+    interval: if a != 0 it crosses breakpoint t of its activation at x = (t - c) / a
+    (a cut when inside the interval); if a = 0 it is the constant c, sits in the cell
+    of c (possibly a breakpoint's cell, whose value v_j then propagates) and never
+    cuts.  Between consecutive cuts every neuron stays in one cell, read off at an
+    interior point (:func:`_layer_at`).
+
+    Returns the pieces left to right: the maximal open intervals between consecutive
+    cuts.  Every piece carries one pattern, and adjacent pieces always differ (at a
+    cut some non-constant neuron passes from one open piece to the next), so pieces
+    = activation regions (asserted: regions are convex, so no pattern repeats).
     """
     net = load(net)
     if net.input_dim != 1:
@@ -362,42 +657,39 @@ def breakpoints_1d(
         (lo, hi, "", _identity_maps(1))
     ]
     for lay in net.layers:
+        breakpoints = lay.table.breakpoints
         new = []
         for plo, phi, pat, maps in pieces:
             pre = _compose(lay, maps, 1)
-            if lay.activation == IDENTITY:
-                new.append((plo, phi, pat, pre))
-                continue
-            cuts = sorted({-c / a for a, c in pre if a != 0 and _inside(-c / a, plo, phi)})
-            bounds = [plo, *cuts, phi]
+            cuts = {(t - c) / a for a, c in pre if a != 0 for t in breakpoints}
+            bounds = [plo, *sorted(x for x in cuts if _inside(x, plo, phi)), phi]
             for slo, shi in itertools.pairwise(bounds):
-                x = _interior_point(slo, shi)
-                states, post = [], []
-                for m in pre:
-                    if _is_zero(m):
-                        states.append("0")
-                        post.append((Q(0), Q(0)))
-                    elif _apply(m, (x,)) > 0:
-                        states.append("+")
-                        post.append(m)
-                    else:
-                        # no root strictly inside, so the sign at x is the sign on the piece
-                        assert _apply(m, (x,)) < 0
-                        states.append("-")
-                        post.append((Q(0), Q(0)))
-                new.append((slo, shi, pat + "".join(states), post))
+                got = _layer_at(lay, pre, (_interior_point(slo, shi),))
+                assert got is not None  # no cut strictly inside (slo, shi)
+                states, post = got
+                new.append((slo, shi, pat + states, post))
         pieces = new
     result = []
     for plo, phi, pat, maps in pieces:
         out = _compose(net.output, maps, 1)
         result.append(Piece(plo, phi, pat, tuple(m[0] for m in out), tuple(m[1] for m in out)))
-    # Along one pattern every pre-activation is one affine function; an affine function
-    # that is not identically zero and vanishes at a point changes sign there.  So
-    # neighbours differ, and since regions are convex (intervals), no pattern repeats.
     for left, right in itertools.pairwise(result):
         assert left.pattern != right.pattern, (left, right)
     assert len({p.pattern for p in result}) == len(result)
     return result
+
+
+def linear_components_1d(pieces: Sequence[Piece]) -> list[int]:
+    """The linear region (0, 1, ..) of each piece of :func:`breakpoints_1d`: adjacent
+    pieces share their end point, an (n0 - 1 = 0)-dimensional facet, and are glued
+    when their output maps are equal, whatever f's value at that point (see the
+    module docstring); so linear regions are the maximal runs of equal maps."""
+    ids, current = [], 0
+    for i, piece in enumerate(pieces):
+        if i and piece.output_map != pieces[i - 1].output_map:
+            current += 1
+        ids.append(current)
+    return ids
 
 
 def count_1d(
@@ -407,11 +699,13 @@ def count_1d(
 ) -> tuple[int, int, int]:
     """(activation_regions, linear_regions, distinct_maps) over (lo, hi) for n0 = 1.
 
-    Linear regions merge adjacent pieces whose output maps are equal (f is continuous,
-    so it is affine across their common endpoint); distinct_maps counts the distinct
+    Linear regions merge adjacent pieces whose output maps are equal (for continuous
+    f that is exactly "f is affine across their common end point"; for step-like
+    activations the point itself may carry another value, which does not split an
+    open region: :func:`linear_components_1d`); distinct_maps counts the distinct
     (slope, offset) maps, a lower bound on linear regions."""
     pieces = breakpoints_1d(net, lo, hi)
-    linear = 1 + sum(a.output_map != b.output_map for a, b in itertools.pairwise(pieces))
+    linear = len(set(linear_components_1d(pieces)))
     return len(pieces), linear, len({p.output_map for p in pieces})
 
 
@@ -421,35 +715,30 @@ def count_1d(
 def point_pattern(net: Net | dict[str, Any], x: Sequence[Fraction]) -> tuple[str, Affine] | None:
     """The pattern of the activation region containing x, and the output map there
     (first output), or None if x lies on a boundary: some pre-activation that is not
-    identically zero along the pattern vanishes at x."""
+    constant along the pattern equals a breakpoint of its activation at x.
+
+    Correctness: if every non-constant pre-activation lies strictly inside an open
+    piece at x, by continuity it stays there on a neighbourhood of x, on which the
+    maps along the pattern are therefore the ones computed here (induction over the
+    layers): the neighbourhood lies in the pattern's region."""
     net = load(net)
     dim = net.input_dim
     x = [Q(v) for v in x]
     maps = _identity_maps(dim)
     states = []
     for lay in net.layers:
-        pre = _compose(lay, maps, dim)
-        if lay.activation == IDENTITY:
-            maps = pre
-            continue
-        maps = []
-        for m in pre:
-            zero = (Q(0),) * (dim + 1)
-            if _is_zero(m):
-                states.append("0")
-                maps.append(zero)
-                continue
-            v = _apply(m, x)
-            if v == 0:
-                return None
-            states.append("+" if v > 0 else "-")
-            maps.append(m if v > 0 else zero)
+        got = _layer_at(lay, _compose(lay, maps, dim), x)
+        if got is None:
+            return None
+        states.append(got[0])
+        maps = got[1]
     out = _compose(net.output, maps, dim)
     return "".join(states), out[0]
 
 
 def grid_patterns(net: Net | dict[str, Any], points: Iterable[Sequence[Fraction]]) -> set[str]:
-    """Patterns realised at the given rational points (boundary points skipped)."""
+    """Patterns realised at the given rational points (boundary points skipped): a
+    lower bound on the set of activation regions, for any n0."""
     net = load(net)
     found = set()
     for x in points:
@@ -513,14 +802,32 @@ def _clip(poly: list[Point], m: Affine, sign: int) -> list[Point]:
     return out
 
 
+def _clip_piece(poly: list[Point], m: Affine, table: Pwl, cell: int) -> list[Point] | None:
+    """The closure of the part of a convex polygon where m(x) lies in the open piece
+    ``cell`` (t_i < m < t_{i+1}), or None if that part has zero area."""
+    below, above = table.piece_bounds(cell)
+    for t, sign in ((below, 1), (above, -1)):
+        if t is not None:
+            poly = _clip(poly, (*m[:-1], m[-1] - t), sign)
+            if len(poly) < 3 or _area2(poly) <= 0:
+                return None
+    return poly
+
+
 def polygon_cells_2d(
     net: Net | dict[str, Any] | str | Path,
     box: tuple[Sequence[Fraction], Sequence[Fraction]],
 ) -> list[Cell]:
-    """Exact activation regions of an n0 = 2 network inside the open box (lo, hi):
-    the box polygon is split by each ReLU neuron in order, layer by layer, along the
-    line where its pre-activation (affine on the current cell) vanishes; only pieces
-    of positive area are kept.  One cell per activation region."""
+    """Exact activation regions of an n0 = 2 network inside the open box (lo, hi),
+    for any piecewise-linear activations.
+
+    The box polygon is split neuron by neuron, layer by layer.  On a current cell a
+    neuron's pre-activation m (computed along the cell's states) is affine: if m is
+    constant the neuron takes the cell of its value (a breakpoint's cell included)
+    and does not split; otherwise the polygon is cut by the parallel lines m = t_j
+    into the bands t_i < m < t_{i+1} of the open pieces, keeping bands of positive
+    area, each with post-activation map slope_i * m + offset_i.  Stateless neurons
+    (no breakpoint) only map.  One cell per activation region (asserted)."""
     net = load(net)
     if net.input_dim != 2:
         raise ValueError("polygon_cells_2d needs input_dim 2")
@@ -529,24 +836,23 @@ def polygon_cells_2d(
         raise ValueError("empty box")
     square = [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
     cells: list[tuple[list[Point], str, list[Affine]]] = [(square, "", _identity_maps(2))]
-    zero = (Q(0),) * 3
     for lay in net.layers:
-        if lay.activation == IDENTITY:
-            cells = [(poly, pat, _compose(lay, maps, 2)) for poly, pat, maps in cells]
-            continue
+        table = lay.table
         # (polygon, pattern, this layer's pre-activation maps, post-activation maps)
         work = [(poly, pat, _compose(lay, maps, 2), []) for poly, pat, maps in cells]
         for j in range(lay.width):
             nxt = []
             for poly, pat, pre, post in work:
                 m = pre[j]
-                if _is_zero(m):
-                    nxt.append((poly, pat + "0", pre, post + [zero]))
+                if not table.breakpoints or _is_constant(m):  # one cell: no split
+                    cell = table.cell_of(m[-1])
+                    state = table.symbol(cell) if table.breakpoints else ""
+                    nxt.append((poly, pat + state, pre, [*post, _cell_map(table, cell, m)]))
                     continue
-                for sign, state in ((1, "+"), (-1, "-")):
-                    part = _clip(poly, m, sign)
-                    if len(part) >= 3 and _area2(part) > 0:
-                        nxt.append((part, pat + state, pre, post + [m if sign > 0 else zero]))
+                for cell in table.piece_cells():
+                    part = _clip_piece(poly, m, table, cell)
+                    if part is not None:
+                        nxt.append((part, pat + table.symbol(cell), pre, [*post, _cell_map(table, cell, m)]))
             work = nxt
         cells = [(poly, pat, post) for poly, pat, _, post in work]
     result = [Cell(tuple(poly), pat, tuple(_compose(net.output, maps, 2))) for poly, pat, maps in cells]
@@ -571,10 +877,11 @@ def _line_key(p: Point, q: Point) -> tuple[Fraction, Fraction, Fraction]:
     return a / s, b / s, c / s
 
 
-def polygon_linear_count_2d(cells: Sequence[Cell]) -> tuple[int, int]:
-    """(linear_regions, distinct_maps) from the cells of :func:`polygon_cells_2d`:
-    cells sharing a boundary segment of positive length with equal output maps are
-    glued; linear regions are the connected components."""
+def polygon_components_2d(cells: Sequence[Cell]) -> list[int]:
+    """The linear region of each cell of :func:`polygon_cells_2d`, as the index of a
+    representative cell: cells whose boundaries share a segment of positive length
+    (a facet; two disjoint convex cells can only share one from opposite sides) and
+    whose output maps are equal are glued (union-find)."""
     parent = list(range(len(cells)))
 
     def find(i: int) -> int:
@@ -597,8 +904,14 @@ def polygon_linear_count_2d(cells: Sequence[Cell]) -> tuple[int, int]:
         for (a0, a1, i), (b0, b1, j) in itertools.combinations(segs, 2):
             if i != j and min(a1, b1) > max(a0, b0) and cells[i].outputs == cells[j].outputs:
                 parent[find(i)] = find(j)
-    linear = len({find(i) for i in range(len(cells))})
-    return linear, len({c.outputs for c in cells})
+    return [find(i) for i in range(len(cells))]
+
+
+def polygon_linear_count_2d(cells: Sequence[Cell]) -> tuple[int, int]:
+    """(linear_regions, distinct_maps) from the cells of :func:`polygon_cells_2d`:
+    cells sharing a boundary segment of positive length with equal output maps are
+    glued; linear regions are the connected components."""
+    return len(set(polygon_components_2d(cells))), len({c.outputs for c in cells})
 
 
 # ------------------------------------------------------------- separable networks

@@ -240,22 +240,45 @@ def test_polygon_linear_regions() -> None:
     assert len(cells) == 7 and O.polygon_linear_count_2d(cells) == (4, 4)
 
 
+def candidate_lines(net: O.Net) -> list[tuple[Q, Q, Q]]:
+    """Every line (a, b, c) meaning a x + b y + c = t that can carry an edge of a region
+    of an n0 = 2 network: a neuron's pre-activation map, along *any* choice of cells for
+    the earlier neurons (realised or not), set equal to one of its breakpoints t."""
+    maps: list[list[O.Affine]] = [O._identity_maps(2)]  # the possible inputs of a layer
+    lines = []
+    for lay in net.layers:
+        table = lay.table
+        pres = [O._compose(lay, m, 2) for m in maps]
+        for pre in pres:
+            for m in pre:
+                if not O._is_constant(m):
+                    lines += [(m[0], m[1], m[2] - t) for t in table.breakpoints]
+        cells = range(2 * len(table.breakpoints) + 1)
+        maps = [list(post) for pre in pres for post in itertools.product(
+            *[[O._cell_map(table, c, m) for c in cells] for m in pre])]
+        maps = [list(m) for m in {tuple(m) for m in maps}]
+        assert len(maps) <= 10_000, "too many cell choices for this oracle"
+    return list(set(lines))
+
+
 def vertex_box(net: dict[str, Any]) -> tuple[tuple[Q, Q], tuple[Q, Q]]:
-    """A box whose interior contains every vertex of a one-layer n0 = 2 arrangement and
-    meets every line, so that every region of R^2 meets it (a region without a vertex
-    is bounded by parallel lines only)."""
-    layer = O.load(net).layers[0]
+    """A box whose interior contains every vertex of the regions of an n0 = 2 network
+    and meets every line that can carry an edge, so that every region of R^2 meets it,
+    and so does every edge shared by two regions.  Every vertex lies on two non-parallel
+    :func:`candidate_lines`; a region without a vertex is a strip or half-plane bounded
+    by whole candidate lines.  Regions are convex, so each meets the box in one cell and
+    counts (activation and glued linear) in the box equal those over R^2."""
+    lines = candidate_lines(O.load(net))
     m = Q(1)
-    for w, c in zip(layer.weights, layer.biases):
-        norm = w[0] * w[0] + w[1] * w[1]
-        if norm:  # the point of the line nearest to the origin
-            m = max(m, abs(c * w[0] / norm), abs(c * w[1] / norm))
-    for (w1, c1), (w2, c2) in itertools.combinations(zip(layer.weights, layer.biases), 2):
-        det = w1[0] * w2[1] - w1[1] * w2[0]
+    for a, b, c in lines:  # the point of the line nearest to the origin
+        norm = a * a + b * b
+        m = max(m, abs(c * a / norm), abs(c * b / norm))
+    for (a1, b1, c1), (a2, b2, c2) in itertools.combinations(lines, 2):
+        det = a1 * b2 - b1 * a2
         if det:
-            x = (-c1 * w2[1] + w1[1] * c2) / det
-            y = (-w1[0] * c2 + c1 * w2[0]) / det
-            assert w1[0] * x + w1[1] * y + c1 == 0 == w2[0] * x + w2[1] * y + c2
+            x = (-c1 * b2 + b1 * c2) / det
+            y = (-a1 * c2 + c1 * a2) / det
+            assert a1 * x + b1 * y + c1 == 0 == a2 * x + b2 * y + c2
             m = max(m, abs(x), abs(y))
     return (-m - 1, -m - 1), (m + 1, m + 1)
 
@@ -385,8 +408,7 @@ def test_manifest_reproduced_by_oracles(entry: dict[str, Any]) -> None:
         checked = True
     if net.input_dim == 2:
         if box is None:
-            box2 = vertex_box(data)  # one-layer arrangements only
-            assert len(net.layers) == 1
+            box2 = vertex_box(data)
         else:
             box2 = box
         cells = O.polygon_cells_2d(net, box2)
