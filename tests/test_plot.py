@@ -6,7 +6,6 @@ against the oracle's breakpoint propagation; plane slices by exact evaluation.""
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import json
 import random
@@ -18,11 +17,10 @@ from typing import Any
 import oracles as O
 import pytest
 
-from tvmip.errors import InputError
 from tvmip.engine.listing import regions
+from tvmip.errors import InputError
 from tvmip.model.network import Box, default_network_path, evaluate, load_network
 from tvmip.model.scaled import scale_network
-from tvmip.search.oned import propagate
 from tvmip.model.subspace import Subspace, parse_subspace
 from tvmip.plot import (
     Cell,
@@ -33,6 +31,7 @@ from tvmip.plot import (
     plot,
     region_cells,
 )
+from tvmip.search.oned import propagate
 
 INSTANCES = Path(__file__).resolve().parent.parent / "instances"
 MANIFEST = {e["network"]: e for e in json.loads((INSTANCES / "expected.json").read_text())}
@@ -41,8 +40,6 @@ OPEN_2D = sorted(name for name, e in MANIFEST.items()
                  if name.startswith("n2_") and e["domain"] is None)
 ONE_D = sorted(name for name in MANIFEST if name.startswith("n1_"))
 PNG = b"\x89PNG\r\n\x1a\n"
-needs_matplotlib = pytest.mark.skipif(importlib.util.find_spec("matplotlib") is None,
-                                      reason="matplotlib is not installed")
 
 
 def make_box(domain: dict[str, Any]) -> Box:
@@ -199,7 +196,6 @@ def test_parse_plane() -> None:
             parse_plane(bad, 3)
 
 
-@needs_matplotlib
 def test_plot_writes_pictures(tmp_path: Path) -> None:
     entry = MANIFEST["n2_random_ternary_w8_d2.json"]
     net = load_network(INSTANCES / entry["network"])
@@ -216,7 +212,6 @@ def test_plot_writes_pictures(tmp_path: Path) -> None:
         plot(net, tmp_path / "map.jpeg")
 
 
-@needs_matplotlib
 def test_plot_graph_and_slice(tmp_path: Path) -> None:
     entry = MANIFEST["n1_fold_ternary_d3.json"]
     summary = plot(load_network(INSTANCES / entry["network"]), tmp_path / "f.png")

@@ -42,11 +42,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .engine.listing import RegionInfo, RegionList, regions
 from .engine.run import NO_LIMITS, Limits
-from .errors import InputError, InternalError, Interrupted, ResourceLimit, TvmipError
+from .errors import InputError, InternalError, Interrupted, ResourceLimit
 from .files import atomic_path
 from .model.network import Box, Network
 from .model.polygons import Point, area, cyclic, half_planes, polygon, rectangle
@@ -92,11 +92,10 @@ class Cell:
 
     region: RegionInfo
     vertices: tuple[Point, ...]
-
-    @property
-    def linear_region(self) -> int:
-        assert self.region.linear_region is not None  # region_cells always glues
-        return self.region.linear_region
+    group: int
+    """The linear region, or, where linear regions are not certified (a jumping
+    activation feeds a later layer), the class of equal affine maps: cells of one
+    group share a colour family and no heavy line."""
 
     def centroid(self) -> Point:
         """The vertices' mean: a point of the polygon, exactly."""
@@ -142,7 +141,7 @@ class PlotSummary:
     view: View
     plane: Subspace | None
     activation_regions: int
-    linear_regions: int
+    linear_regions: int | None
     distinct_maps: int
 
     @property
@@ -243,12 +242,16 @@ def region_cells(network: Network | ScaledNetwork, box: Box, limits: Limits = NO
     polygon (:class:`~tvmip.errors.Interrupted` or
     :class:`~tvmip.errors.ResourceLimit` if the count does not finish)."""
     listing = _complete(regions(network, box, polygons=True, limits=limits, progress=progress))
+    maps: dict[tuple[Any, Any], int] = {}
     cells = []
     for region in listing:
         assert region.polygon is not None
         if len(region.polygon) < 3 or area(region.polygon) <= 0:
             raise InternalError(f"region {region.pattern} has a degenerate polygon in the box")
-        cells.append(Cell(region, region.polygon))
+        group = region.linear_region
+        if group is None:
+            group = maps.setdefault((region.gradient, region.offset), len(maps))
+        cells.append(Cell(region, region.polygon, group))
     return tuple(cells)
 
 
@@ -308,7 +311,7 @@ def boundaries(cells: Sequence[Cell]) -> tuple[list[tuple[Point, Point]], set[tu
             sides = [i for lo, hi, i in spans if lo <= u and v <= hi]
             if len(sides) == 2:
                 neighbours.add((min(sides), max(sides)))
-            if len(sides) == 1 or len({cells[i].linear_region for i in sides}) == 2:
+            if len(sides) == 1 or len({cells[i].group for i in sides}) == 2:
                 if stretches and stretches[-1][1] == u:
                     stretches[-1][1] = v
                 else:
@@ -348,7 +351,7 @@ def _fills(cells: Sequence[Cell],
            neighbours: set[tuple[int, int]]) -> list[tuple[float, float, float]]:
     """Base colour per linear region, shade per activation region inside it (the plain
     base colour unless a neighbour in the same linear region has it)."""
-    linear = [cell.linear_region for cell in cells]
+    linear = [cell.group for cell in cells]
     count = max(linear) + 1
     base = _greedy_colours(count, {(linear[i], linear[j]) for i, j in neighbours
                                    if linear[i] != linear[j]}, len(FILL_COLOURS), True)
@@ -365,14 +368,13 @@ def _figure(box: Box, extra: float) -> Figure:
     """A matplotlib figure not attached to pyplot (no GUI backend, no global state),
     shaped like the box (its aspect ratio clamped to 1/3..3), ``extra`` inches added
     below the plot for the title and legend."""
-    try:
-        from matplotlib.figure import Figure
-    except ImportError:
-        raise TvmipError("pictures need matplotlib: pip install matplotlib") from None
+    from matplotlib.figure import Figure
+
     sides = [float(hi - lo) for lo, hi in zip(box.lo, box.hi)]
     aspect = min(3.0, max(1 / 3, sides[1] / sides[0])) if len(sides) == 2 else 0.62
     side = 7.0 / math.sqrt(max(aspect, 1.0))
-    return Figure(figsize=(side, side * aspect + extra), layout="constrained")
+    axes_width = side - 0.9  # the y label and tick labels take the rest of the width
+    return Figure(figsize=(side, axes_width * aspect + extra), layout="constrained")
 
 
 def _save(figure: Figure, path: Path) -> None:
@@ -381,7 +383,7 @@ def _save(figure: Figure, path: Path) -> None:
         figure.savefig(temp, format=path.suffix[1:].lower(), dpi=150)
 
 
-def _heading(name: str | None, network: Network, counts: tuple[int, int, int],
+def _heading(name: str | None, network: Network, counts: tuple[int, int | None, int],
              view: View, plane: Subspace | None) -> str:
     activation, linear, maps = counts
     domain = " x ".join(f"({lo}, {hi})" for lo, hi in zip(view.box.lo, view.box.hi))
@@ -392,8 +394,9 @@ def _heading(name: str | None, network: Network, counts: tuple[int, int, int],
         space = "line" if len(view.box.lo) == 1 else "plane"
         where += (f"\ndefault view: {view.outside} of the {view.total} activation regions of "
                   f"the whole {space} lie outside it")
+    glued = f"{linear} linear regions" if linear is not None else "linear regions not certified"
     return (f"{name or 'network'}  (sha256 {network.sha256[:12]})\n{activation} activation "
-            f"regions, {linear} linear regions, {maps} distinct affine maps\n{where}")
+            f"regions, {glued}, {maps} distinct affine maps\n{where}")
 
 
 def _colour_values(cells: Sequence[Cell], colour: str) -> list[float]:
@@ -539,14 +542,15 @@ def plot(network: Network, path: str | Path, *, box: Box | None = None,
     if box is not None and len(box.lo) != dim:
         raise InputError(f"the box must have {dim} coordinates (the plotted ones)")
     view = choose_view(drawn, box, data, limits, progress)
-    counts: tuple[int, int, int]
+    counts: tuple[int, int | None, int]
     if n0 == 1:
         pieces = graph_pieces(drawn, view.box)
         counts = (len(pieces), linear_ids(pieces)[-1] + 1, len({p.affine_map for p in pieces}))
         _draw_graph(pieces, view, _heading(name, network, counts, view, plane), data, path)
     else:
         cells = region_cells(drawn, view.box, limits, progress)
-        counts = (len(cells), len({c.linear_region for c in cells}),
+        glued = all(c.region.linear_region is not None for c in cells)
+        counts = (len(cells), len({c.group for c in cells}) if glued else None,
                   len({(c.region.gradient, c.region.offset) for c in cells}))
         _draw_map(cells, view, _heading(name, network, counts, view, plane), plane, data,
                   colour, path)

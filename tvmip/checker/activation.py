@@ -109,6 +109,12 @@ class Activation:
                 and all(b == 0 for _, b in self.pieces))
 
     @property
+    def continuous(self) -> bool:
+        """Whether both pieces meet the value at every breakpoint (no jump)."""
+        return all(a * t + b == v == c * t + d for t, v, (a, b), (c, d)
+                   in zip(self.breakpoints, self.values, self.pieces, self.pieces[1:]))
+
+    @property
     def cells(self) -> int:
         return len(self.symbols)
 

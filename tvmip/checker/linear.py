@@ -26,7 +26,9 @@ share an (n0-1)-dimensional piece of boundary, that piece lies on a hyperplane
 ``H`` of ``r`` and meets the relative interior ``F`` of ``r``'s facet on ``H``
 (the points of ``H`` where every other inequality of ``r`` holds strictly):
 ``H`` has a facet, so its no-facet proof cannot exist and a facet record on
-``H`` must be present.  Every pre-activation is continuous in ``x``; at a point
+``H`` must be present.  Every pre-activation is continuous in ``x`` (see
+:func:`unique_neighbours`: no activation jumps before a later layer's
+breakpoints, or n0 = 1, where ``F`` is a point); at a point
 of ``F`` the neurons that do not vanish keep their signs nearby, and those that
 vanish are multiples of ``H``'s equation on both sides (layer by layer, the maps
 on the far side differ from ``r``'s by multiples of it), so the pattern across
@@ -47,7 +49,7 @@ from typing import Any
 from .errors import FormatError, Rejected
 from .limits import shown
 from .maps import PatternMaps, RegionBound, homogeneous, is_constant, neuron_row_id
-from .model import Box, read_point
+from .model import Box, Network, read_point
 from .motzkin import (
     Inequality,
     RowId,
@@ -79,10 +81,33 @@ def _hyperplane(row: tuple[int, ...]) -> tuple[int, ...]:
 _cached_hyperplane = lru_cache(maxsize=1024)(_hyperplane)
 
 
+def unique_neighbours(network: Network) -> bool:
+    """Whether a region has one neighbour across each facet, as the argument above
+    needs: one input (a facet is a point), or no activation with a jump (step, sign,
+    quantize, ...) feeds a later layer with breakpoints.  Otherwise a later neuron's
+    pre-activation jumps across the hyperplane, and the far side of one facet can be
+    cut into several regions."""
+    if network.input_dim == 1:
+        return True
+    jumped = False
+    for layer in network.layers:
+        if jumped and layer.activation.stateful:
+            return False
+        jumped = jumped or not layer.activation.continuous
+    return True
+
+
+NOT_GLUED = ("linear regions are certified only where each facet has one neighbour: "
+             "one input, or no jumping activation (step, sign, quantize, ...) before "
+             "a later layer with breakpoints")
+
+
 class LinearChecker:
     """Collects region patterns, verifies facet evidence, and counts components."""
 
-    def __init__(self, maps: PatternMaps, box: Box | None) -> None:
+    def __init__(self, maps: PatternMaps, network: Network, box: Box | None) -> None:
+        if not unique_neighbours(network):
+            raise Rejected(f"{NOT_GLUED}; this network has one")
         self.maps = maps
         self.box = box
         self.dim = maps.dim

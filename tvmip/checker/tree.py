@@ -75,7 +75,7 @@ class TreeChecker:
         self.scopes: dict[int, tuple[str, frozenset[str]]] = {}
         self.scope_stack: list[tuple[str, int]] = []
         wants_linear = bool(set(LINEAR_COUNTS) & set(claims))
-        self.linear = LinearChecker(self.maps, box) if wants_linear else None
+        self.linear = LinearChecker(self.maps, network, box) if wants_linear else None
 
     def feed(self, record: dict[str, Any], where: str) -> None:
         if self.linear is not None and isinstance(record, dict) and ("f" in record or "nf" in record):

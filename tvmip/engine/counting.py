@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..certificate import end_line, evidence_line, header_line, read_records
+from ..checker.linear import NOT_GLUED, unique_neighbours
 from ..checker.verify import check_file
 from ..errors import InputError
 from ..files import AtomicFile
@@ -161,8 +162,11 @@ def count(
         return _count_breakpoints(network, box, certificate, on_record, theorem)
     if engine == "milp":
         return _count_milp(network, box, certificate, limits, on_record)
-    return _count_tree(network, box, certificate, limits, progress, on_record,
-                       linear or theorem is not None, theorem, workers, dask, resume)
+    linear = linear or theorem is not None
+    if linear and not unique_neighbours(network.network):
+        raise InputError(f"{NOT_GLUED}; count the activation regions without --linear")
+    return _count_tree(network, box, certificate, limits, progress, on_record, linear,
+                       theorem, workers, dask, resume)
 
 
 def _claims(counted: dict[str, int], exact: bool, theorem: dict[str, Any] | None,

@@ -27,6 +27,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, overload
 
+from ..checker.linear import unique_neighbours
 from ..checker.rationals import format_rational
 from ..model.network import Box, Network
 from ..model.polygons import Point, area, region_polygon
@@ -120,7 +121,9 @@ def regions(network: Network | ScaledNetwork, box: Box | None = None, *,
             certificate: str | Path | None = None) -> RegionList:
     """Every activation region of ``network`` over ``box`` (None: R^n0), in the order
     of the search tree (left to right on the line for one-input networks).  With
-    ``glue`` False the (costlier) linear-region ids are left out (None); with
+    ``glue`` False, or for a network whose facets can have several neighbours
+    (:func:`~tvmip.checker.linear.unique_neighbours`), the (costlier) linear-region
+    ids are left out (None); with
     ``polygons`` (two inputs and a box) each region's exact polygon in the box.
     ``limits``, ``progress`` and ``certificate`` are those of :func:`count` (tree
     engine): a stopped search gives an incomplete list and a lower-bound
@@ -130,6 +133,7 @@ def regions(network: Network | ScaledNetwork, box: Box | None = None, *,
         raise ValueError("region polygons need a network with two inputs and a box")
     if engine == "breakpoints" or engine == "auto" and network.dim == 1:
         return RegionList(tuple(_intervals(network, box)), True)
+    glue = glue and unique_neighbours(network.network)  # else no linear-region ids
     found: list[Region] = []
     result = count(network, box, engine="tree", linear=glue, limits=limits,
                    progress=progress, certificate=certificate,

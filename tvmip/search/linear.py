@@ -25,9 +25,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
-from ..checker.linear import hyperplane
+from ..checker.linear import NOT_GLUED, hyperplane, unique_neighbours
 from ..checker.maps import is_constant
-from ..errors import InternalError
+from ..errors import InputError, InternalError
 from ..evidence.exact import Motzkin, Row, Witness, solve_system
 from ..evidence.lp import MaxSlackLP
 from ..evidence.polyhedron import RowId, box_rows, row_order
@@ -114,11 +114,16 @@ class Gluer:
         self.layers = network.layers
         self.lp = MaxSlackLP(max(self.dim - 1, 1))
 
+    def _needs_unique_neighbours(self) -> None:
+        if not unique_neighbours(self.network.network):
+            raise InputError(f"{NOT_GLUED} (the activation regions are certified)")
+
     def glue(self, regions: Sequence[Region],
              tick: Callable[[int], None] | None = None) -> LinearStructure:
         """Glue ``regions`` (all the activation regions of the domain) into linear
         regions.  ``tick(done)`` is called as regions are processed (their maps, then
         their facets) and may raise to stop."""
+        self._needs_unique_neighbours()
         import networkx as nx  # heavy: only runs that glue pay for it
 
         geometry = []
@@ -156,6 +161,7 @@ class Gluer:
     def adjacency(self, regions: Sequence[Region]) -> set[tuple[int, int]]:
         """The pairs of regions (indices, smaller first) that share a facet in the
         domain, whether or not their maps are equal."""
+        self._needs_unique_neighbours()
         index_of = {r.pattern: i for i, r in enumerate(regions)}
         edges = set()
         for index, region in enumerate(regions):

@@ -5,7 +5,8 @@ linear regions (components of equal affine maps glued across shared facets) and
 distinct affine maps.  The count over the box is run to the end (it is what the
 certificate covers); the one over all of R^n0 may get a time limit, after which it
 is a certified lower bound on the activation regions and the linear regions are
-not counted.
+not counted.  Nor are they when a jumping activation (step, sign) feeds a later
+layer and n0 >= 2 (:func:`tvmip.checker.linear.unique_neighbours`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..checker.linear import unique_neighbours
 from ..engine.counting import count
 from ..engine.run import Limits
 from ..model.network import Box, Network
@@ -40,6 +42,10 @@ class RegionCounts:
         if not self.exact:
             return (f"{self.where(dim)}: at least {self.activation_regions} activation "
                     f"regions (stopped: {self.stop_reason}); linear regions not counted")
+        if self.linear_regions is None:
+            return (f"{self.where(dim)}: {self.activation_regions} activation regions (exact, "
+                    f"{self.seconds:.2f} s); linear regions not certified: step/sign layers "
+                    "feed later ones")
         return (f"{self.where(dim)}: {self.activation_regions} activation regions, "
                 f"{self.linear_regions} linear regions, {self.distinct_maps} distinct "
                 f"affine maps (exact, {self.seconds:.2f} s)")
@@ -55,7 +61,7 @@ class RegionCounts:
 def count_regions(network: Network, box: Box | None, certificate: str | Path | None = None,
                   time_limit: float | None = None, progress: bool = False) -> RegionCounts:
     """Activation and linear regions of ``network`` over ``box`` (None: R^n0)."""
-    result = count(network, box, linear=True, certificate=certificate,
+    result = count(network, box, linear=unique_neighbours(network), certificate=certificate,
                    limits=Limits(time_limit=time_limit), progress=progress)
     return RegionCounts(box, result.activation_regions, result.linear_regions,
                         result.distinct_maps, result.exact, result.seconds,
