@@ -11,8 +11,10 @@
    *destroyed*, each with a certified inscribed ball (its size:
    :mod:`tvmip.evidence.balls`);
 4. for every region of both networks whose certified ball is not wider than the
-   format's spacing (ulp) at its centre, tries to prove that no ball wider than
-   that spacing fits: such a region is *thin*, below the format's resolution;
+   format's spacing (ulp) at its centre, finds the spacing ``rho`` the format has
+   at least everywhere in the region (the region keeps out of a cube around the
+   origin) and tries to prove that no ball wider than ``rho`` fits: such a region
+   is *thin*, below the format's resolution everywhere in it;
 5. evaluates the rounded network in the format at every region's witness
    rounded to the format, with numpy (:mod:`tvmip.model.floats`) and, when it is
    installed, onnxruntime on the exported model, and lists the regions where the
@@ -29,21 +31,30 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
+import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .checker.audit import AUDIT_FORMAT
-from .checker.floats import FORMATS, FloatFormat, round_network, round_to, spacing
+from .checker.audit import AUDIT_FORMAT, PLAIN_NAME
+from .checker.floats import (
+    FORMATS,
+    FloatFormat,
+    binade,
+    round_network,
+    round_to,
+    spacing,
+)
 from .checker.rationals import format_rational
 from .checker.verify import domain_text
 from .engine.counting import count
 from .engine.run import NO_LIMITS, Limits
 from .errors import InputError, ResourceLimit
-from .evidence.balls import Ball, inscribed_ball, thin_proof
+from .evidence.balls import Ball, far_proof, inscribed_ball, thin_proof
 from .evidence.exact import Witness
 from .evidence.lp import MaxSlackLP
 from .files import AtomicFile, check_writable
@@ -59,14 +70,15 @@ NETS = ("exact", "rounded")
 @dataclass(frozen=True, slots=True)
 class SizedRegion:
     """A region of one of the two networks with its certified ball, the format's
-    spacing at the ball's centre, and whether it is proved thinner than that."""
+    spacing there (at the ball's centre, or everywhere in the region when thin), and
+    whether it is proved thinner than that (``proof``: the audit's thin record)."""
 
     network: str
     pattern: str
     ball: Ball
     spacing: Fraction
     thin: bool
-    proof: tuple[tuple[int | str, int], ...] = ()
+    proof: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {"network": self.network, "pattern": self.pattern,
@@ -169,21 +181,28 @@ def audit(network: Network, dtype: str, path: str | Path, box: Box | None = None
     stem = path.name.removesuffix(".json").removesuffix(".audit")
     certificates = {net: path.with_name(f"{stem}.{net}.cert.json.gz") for net in NETS}
     for target in (path, *certificates.values()):
+        if not PLAIN_NAME.fullmatch(target.name):
+            raise InputError(f"{path}: the audit and its certificates need plain names "
+                             "(letters, digits and _ . + -, not starting with a dot)")
         check_writable(target)
     networks = {"exact": network, "rounded": rounded}
-    found = {net: _count(networks[net], box, certificates[net], limits, progress)
-             for net in NETS}
-    shown = Progress(progress)
-    try:
-        sized = _sizes(networks, found, box, fmt, shown)
-        observed, runtimes, notes = _observe(rounded, found["rounded"], fmt, onnxruntime)
-    finally:
-        shown.close()
-    created = sorted(found["rounded"].keys() - found["exact"].keys())
-    destroyed = sorted(found["exact"].keys() - found["rounded"].keys())
-    listed = {("rounded", p) for p in created} | {("exact", p) for p in destroyed} | \
-        {key for key, r in sized.items() if r.thin}
-    _write(path, fmt, certificates, sized, listed, found, created, destroyed)
+    # The certificates are written aside and moved into place only with the audit:
+    # a failed audit leaves nothing behind and keeps a previous audit valid.
+    with tempfile.TemporaryDirectory(dir=path.parent, prefix=".tvmip-audit-") as aside:
+        drafts = {net: Path(aside) / c.name for net, c in certificates.items()}
+        found = {net: _count(networks[net], box, drafts[net], limits, progress)
+                 for net in NETS}
+        shown = Progress(progress)
+        try:
+            sized = _sizes(networks, found, box, fmt, shown)
+            observed, runtimes, notes = _observe(rounded, found["rounded"], fmt, onnxruntime)
+        finally:
+            shown.close()
+        created = sorted(found["rounded"].keys() - found["exact"].keys())
+        destroyed = sorted(found["exact"].keys() - found["rounded"].keys())
+        listed = {("rounded", p) for p in created} | {("exact", p) for p in destroyed} | \
+            {key for key, r in sized.items() if r.thin}
+        _write(path, fmt, drafts, certificates, sized, listed, found, created, destroyed)
     parameters = [(a, b) for old, new in zip((*network.layers, network.output),
                                               (*rounded.layers, rounded.output))
                   for a, b in zip([w for row in old.weights for w in row] + list(old.biases),
@@ -233,11 +252,30 @@ def _sizes(networks: dict[str, Network], found: dict[str, dict[str, tuple[Fracti
             rho = spacing(max(map(abs, ball.centre)), fmt)
             proof = None
             if ball.r2 is not None and ball.r2 <= rho * rho:
-                proof = thin_proof(rows, rho, lp)
+                rho, proof = _thin(rows, ball, fmt, lp)
             out[net, pattern] = SizedRegion(net, pattern, ball, rho, proof is not None,
-                                            tuple(proof or ()))
+                                            proof or {})
             shown.update(len(out))
     return out
+
+
+def _thin(rows: list[tuple[int | str, tuple[int, ...]]], ball: Ball, fmt: FloatFormat,
+          lp: MaxSlackLP) -> tuple[Fraction, dict[str, Any] | None]:
+    """The format's spacing ``rho`` everywhere in the region, and proofs that no ball
+    of radius ``> rho`` fits (None if it might): ``bound`` is the largest power of
+    two, from the binade of the ball's centre down, such that the region misses the
+    cube ``(-bound, bound)^n`` (proved by ``far``, needless at the finest spacing),
+    so every point of it has a coordinate where the spacing is at least ``rho``."""
+    finest = binade(Fraction(0), fmt)
+    bound, far = binade(max(map(abs, ball.centre)), fmt), None
+    while bound > finest and (far := far_proof(rows, bound, lp)) is None:
+        bound /= 2
+    rho = spacing(bound, fmt)
+    shrunk = thin_proof(rows, rho, lp) if ball.r2 is not None and ball.r2 <= rho * rho else None
+    if shrunk is None:
+        return rho, None
+    proof: dict[str, Any] = {"bound": format_rational(bound), "shrunk": shrunk}
+    return rho, proof if far is None else {**proof, "far": far}
 
 
 def _point(coordinates: Sequence[Fraction]) -> Witness:
@@ -292,14 +330,16 @@ def _onnxruntime(network: Network, points: list[tuple[Fraction, ...]], fmt: Floa
         raise _Skipped(f"cannot run {fmt.name} here: {first}") from None
 
 
-def _write(path: Path, fmt: FloatFormat, certificates: dict[str, Path],
+def _write(path: Path, fmt: FloatFormat, drafts: dict[str, Path], certificates: dict[str, Path],
            sized: dict[tuple[str, str], SizedRegion], listed: set[tuple[str, str]],
            found: dict[str, dict[str, tuple[Fraction, ...]]], created: list[str],
            destroyed: list[str]) -> None:
+    """Write the audit, moving the certificates from their ``drafts`` into place just
+    before the audit itself."""
     header = {"format": AUDIT_FORMAT, "tool": f"tvmip {__version__}", "dtype": fmt.name}
     for net in NETS:
         header[net] = {"certificate": certificates[net].name,
-                       "sha256": hashlib.sha256(certificates[net].read_bytes()).hexdigest()}
+                       "sha256": hashlib.sha256(drafts[net].read_bytes()).hexdigest()}
     out = AtomicFile(path)
     try:
         out.write(_line(header))
@@ -310,13 +350,15 @@ def _write(path: Path, fmt: FloatFormat, certificates: dict[str, Path],
                 "x": [format_rational(v) for v in region.ball.centre],
                 "r2": format_rational(region.ball.r2 or Fraction(0))}
             if region.thin:
-                record["thin"] = [[row, y] for row, y in region.proof]
+                record["thin"] = region.proof
             out.write(_line(record))
         thin = {net: sorted(p for (n, p), r in sized.items() if n == net and r.thin)
                 for net in NETS}
         out.write(_line({"end": {"claims": {
             "regions": {net: len(found[net]) for net in NETS},
             "created": created, "destroyed": destroyed, "thin": thin}, "metadata": {}}}))
+        for net in NETS:
+            os.replace(drafts[net], certificates[net])
         out.commit()
     except BaseException:
         out.abort()

@@ -8,7 +8,8 @@ binary float format (every weight and bias rounded to nearest, ties to even:
    ``rounded`` are ``{"certificate": file name, "sha256": hex}``, two tree
    certificates in the audit's directory, named by the SHA-256 of their bytes;
 2. ball records ``{"ball": "exact" | "rounded", "r": pattern, "x": point,
-   "r2": rational}`` and optionally ``"thin": [[row, multiplier], ...]``;
+   "r2": rational}`` and optionally ``"thin": {"bound": T, "shrunk": [[row,
+   multiplier], ...], "far": [[row, multiplier], ...]}``;
 3. an end line ``{"end": {"claims": {"regions": {"exact": n, "rounded": m},
    "created": [...], "destroyed": [...], "thin": {"exact": [...], "rounded":
    [...]}}, "metadata": {...}}}``.
@@ -25,15 +26,23 @@ What is re-derived:
   around it lies in the region: every strict inequality ``g . x + c > 0`` of the
   region (box faces included) has ``(g . x + c)^2 >= r2 |g|^2``.  So ``sqrt(r2)``
   is a lower bound on the region's inradius;
-* a thin proof: with ``rho`` the format's spacing (ulp) at the largest coordinate
-  of ``x`` (:func:`~tvmip.checker.floats.spacing`), and each inequality of the
-  region in its primitive integer form, the multipliers are Motzkin multipliers
-  for the *shrunk* inequalities ``g . x + c - rho l(g) > 0``, where ``l(g) <= |g|``
-  is :func:`norm_lower`.  A ball of radius ``r > rho`` in the region would have
-  its centre satisfy them all (``g . x + c >= r |g| > rho l(g)``), so the region's
-  inradius is at most ``rho``: no ball wider than the format's resolution at
-  ``x`` fits in it.  ``thin`` lists exactly the patterns with such a proof; it is
-  a lower bound on the thin regions, not their list.
+* a thin proof: ``T`` is a power of two (at least the format's least normal
+  number) and ``rho`` the format's spacing at ``T``
+  (:func:`~tvmip.checker.floats.spacing`; it never decreases with the magnitude).
+  ``far`` holds Motzkin multipliers for the region's inequalities with the faces
+  ``"near:lo<i>"`` (``x_i + T > 0``) and ``"near:hi<i>"`` (``T - x_i > 0``) of the
+  cube ``(-T, T)^n0``: the region misses the cube, so every point of it has a
+  coordinate of magnitude ``>= T``, where the spacing is ``>= rho`` (``far`` may
+  be left out only when ``T`` is the least normal number: no spacing is finer).
+  ``shrunk`` holds Motzkin multipliers for the *shrunk* inequalities
+  ``g . x + c - rho l(g) > 0`` (each inequality in its primitive integer form),
+  where ``l(g) <= |g|`` is :func:`norm_lower`.  A ball of radius ``r > rho`` in the
+  region would have its centre satisfy them all (``g . x + c >= r |g| > rho
+  l(g)``), so the region's inradius is at most ``rho``.  So no ball wider than
+  the format's resolution *anywhere in the region* fits in it (an unbounded strip
+  cannot be called thin from a point far out).  ``thin`` lists exactly the
+  patterns with such a proof; it is a lower bound on the thin regions, not their
+  list.
 
 The float evaluations the audit also reports (numpy, onnxruntime) are
 observations of particular runtimes, not claims, and are not in this file.
@@ -41,9 +50,11 @@ observations of particular runtimes, not claims, and are not in this file.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import re
+import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -51,7 +62,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import FormatError, Rejected
-from .floats import FORMATS, FloatFormat, round_network, spacing
+from .floats import FORMATS, FloatFormat, binade, round_network, spacing
 from .limits import Budget, shown
 from .maps import PatternMaps, homogeneous
 from .model import Box, Network, read_point
@@ -69,7 +80,8 @@ AUDIT_FORMAT = "tvmip-audit/1"
 HEADER_KEYS = {"format", "tool", "dtype", "exact", "rounded"}
 NETS = ("exact", "rounded")
 NORM_BITS = 32  # l(g) is |g| rounded down to a multiple of 2^-NORM_BITS
-_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+-]{0,200}")
+PLAIN_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+-]{0,200}")
+"""The certificate names an audit may give: files in its own directory."""
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
@@ -148,13 +160,15 @@ def _certificate(value: Any, where: str, directory: Path, verify: Verify) -> Cer
             or not isinstance(value["sha256"], str):
         raise FormatError(where, 'expected {"certificate": file name, "sha256": hex}')
     name, digest = value["certificate"], value["sha256"]
-    if not _NAME.fullmatch(name):
+    if not PLAIN_NAME.fullmatch(name):
         raise FormatError(f"{where}.certificate", "expected a plain file name in the audit's "
                           "directory")
     if not _SHA256.fullmatch(digest):
         raise FormatError(f"{where}.sha256", "expected 64 lowercase hexadecimal digits")
     path = directory / name
     try:
+        if not stat.S_ISREG(path.stat().st_mode):  # a FIFO or device would block or never end
+            raise FormatError(where, f"{name} is not a regular file")
         data = path.read_bytes()
     except OSError as exc:
         raise FormatError(where, f"cannot read {name} ({exc.strerror or exc})") from None
@@ -228,22 +242,44 @@ class _Balls:
 
     def _thin(self, value: Any, inequalities: dict[RowId, tuple[int, ...]],
               point: list[Fraction], where: str) -> None:
-        """Motzkin multipliers for the shrunk inequalities (see the module doc)."""
-        rho = spacing(max(map(abs, point)), self.fmt)
+        """The shrunk and the far proof (see the module doc)."""
+        if not isinstance(value, dict) or not {"bound", "shrunk"} <= set(value) \
+                or not set(value) <= {"bound", "shrunk", "far"}:
+            raise FormatError(where, 'expected {"bound": T, "shrunk": multipliers, '
+                              '"far": multipliers}')
+        bound = parse_rational(value["bound"], f"{where}.bound")
+        if bound <= 0 or binade(bound, self.fmt) != bound:
+            raise Rejected(f"{where}.bound: not a power of two in {self.fmt.name}'s range")
+        rho = spacing(bound, self.fmt)
+        if "far" not in value and bound != binade(Fraction(0), self.fmt):
+            raise Rejected(f"{where}: no far proof, and {shown(bound)} is not where "
+                           f"{self.fmt.name}'s spacing is the finest")
         dim = len(point)
+        near = Box((-bound,) * dim, (bound,) * dim)
 
-        def shrunk(row_id: RowId, at: str) -> Inequality:
-            row = inequalities.get(row_id) if isinstance(row_id, (int, str)) else None
+        def inequality(row_id: RowId, at: str, shrink: bool) -> Inequality:
+            if shrink or not isinstance(row_id, str) or not row_id.startswith("near:"):
+                row = inequalities.get(row_id) if isinstance(row_id, (int, str)) else None
+            else:
+                face = box_inequality(near, row_id.removeprefix("near:"), dim)
+                if face is not None:
+                    return face
+                row = None
             if row is None:
                 raise Rejected(f"{at}: {shown(row_id)!r} is not an inequality of the region")
+            if not shrink:
+                return row, 1
             cut = rho * norm_lower(row[:-1])
             return (*(v * cut.denominator for v in row[:-1]),
                     row[-1] * cut.denominator - cut.numerator), cut.denominator
 
-        terms = read_multipliers(value, where, dim, shrunk)
-        if not is_contradiction(combination(terms, dim, self.budget, where)):
-            raise Rejected(f"{where}: the multipliers do not combine the shrunk inequalities "
-                           "into a constant <= 0")
+        for part, shrink in (("shrunk", True), ("far", False)):
+            if part in value:
+                terms = read_multipliers(value[part], f"{where}.{part}", dim,
+                                         functools.partial(inequality, shrink=shrink))
+                if not is_contradiction(combination(terms, dim, self.budget, where)):
+                    raise Rejected(f"{where}.{part}: the multipliers do not combine the "
+                                   f"{'shrunk ' * shrink}inequalities into a constant <= 0")
 
 
 def _end(record: dict[str, Any], where: str) -> dict[str, Any]:

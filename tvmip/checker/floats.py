@@ -49,12 +49,18 @@ def _exponent(value: Fraction) -> int:
     return e if (n << max(0, -e)) >= (d << max(0, e)) else e - 1
 
 
+def binade(value: Fraction, fmt: FloatFormat) -> Fraction:
+    """The least ``T = 2^e`` with the spacing of ``value`` (``2^emin`` below the normal
+    range): every number of magnitude at least ``T`` has at least that spacing."""
+    e = fmt.emin if value == 0 else max(_exponent(abs(value)), fmt.emin)
+    return Fraction(2) ** e
+
+
 def spacing(value: Fraction, fmt: FloatFormat) -> Fraction:
     """The ulp of the format at ``value``: the gap between the format's numbers in the
     binade of ``|value|`` (the subnormal gap near 0); rounding moves a number by at
-    most half of it."""
-    e = fmt.emin if value == 0 else max(_exponent(abs(value)), fmt.emin)
-    return Fraction(2) ** (e - fmt.precision + 1)
+    most half of it.  It never decreases as ``|value|`` grows."""
+    return binade(value, fmt) / 2 ** (fmt.precision - 1)
 
 
 def round_to(value: Fraction, fmt: FloatFormat) -> Fraction:

@@ -12,7 +12,9 @@ The other way, no ball of radius ``> rho`` fits when no point satisfies the
 shrunk rows ``a . x < c - rho l(a)`` with ``l(a) <= |a|``
 (:func:`tvmip.checker.audit.norm_lower`); Motzkin multipliers for the shrunk
 system prove it, found as every other proof of emptiness is
-(:func:`tvmip.evidence.exact.solve_system`).
+(:func:`tvmip.evidence.exact.solve_system`).  That the region keeps away from the
+origin, where a float format is finer, is proved the same way: the region's rows
+with the faces of a cube around the origin have no common point.
 """
 
 from __future__ import annotations
@@ -71,17 +73,40 @@ def inscribed_ball(rows: Sequence[Row], witness: Witness, lp: MaxSlackLP) -> Bal
     return Ball(best.coordinates(), r2)
 
 
-def thin_proof(rows: Sequence[tuple[RowId, Row]], rho: Fraction,
-               lp: MaxSlackLP) -> list[tuple[RowId, int]] | None:
+Proof = list[tuple[RowId, int]]
+"""Motzkin multipliers by row id, in the checker's sign convention and scale."""
+
+
+def thin_proof(rows: Sequence[tuple[RowId, Row]], rho: Fraction, lp: MaxSlackLP) -> Proof | None:
     """Multipliers proving that no ball of radius ``> rho`` fits in the region of
-    ``rows`` (see the module doc), per row id in the checker's sign convention
-    (``c - a . x - rho l(a) > 0``); None if the shrunk system has a point."""
-    shrunk, scales = [], []
-    for _, (*a, c) in rows:
+    ``rows`` (see the module doc), in the checker's convention (each shrunk row
+    ``c - a . x - rho l(a) > 0`` taken as is); None if the shrunk system has a point."""
+    system = []
+    for row_id, (*a, c) in rows:
         cut = rho * norm_lower(tuple(a))
-        shrunk.append((*(cut.denominator * v for v in a), cut.denominator * c - cut.numerator))
-        scales.append(cut.denominator)
-    evidence = solve_system(shrunk, lp)
+        system.append((row_id, (*(cut.denominator * v for v in a),
+                                cut.denominator * c - cut.numerator), cut.denominator))
+    return _motzkin(system, lp)
+
+
+def far_proof(rows: Sequence[tuple[RowId, Row]], bound: Fraction, lp: MaxSlackLP) -> Proof | None:
+    """Multipliers proving that the region of ``rows`` does not meet the open cube
+    ``(-bound, bound)^n``, whose faces are ``"near:lo<i>"`` (``x_i + bound > 0``) and
+    ``"near:hi<i>"`` (``bound - x_i > 0``); None if it does."""
+    dim = len(rows[0][1]) - 1
+    faces = []
+    for i in range(dim):
+        for side, sign in (("lo", -1), ("hi", 1)):
+            a = [0] * dim
+            a[i] = sign * bound.denominator
+            faces.append((f"near:{side}{i}", (*a, bound.numerator), bound.denominator))
+    return _motzkin([(row_id, row, 1) for row_id, row in rows] + faces, lp)
+
+
+def _motzkin(system: Sequence[tuple[RowId, Row, int]], lp: MaxSlackLP) -> Proof | None:
+    """Motzkin multipliers for rows ``a . x < c``, each one the checker's inequality
+    times its ``scale``; None if the system has a point."""
+    evidence = solve_system([row for _, row, _ in system], lp)
     if not isinstance(evidence, Motzkin):
         return None
-    return [(rows[i][0], y * scales[i]) for i, y in zip(evidence.support, evidence.y) if y]
+    return [(system[i][0], y * system[i][2]) for i, y in zip(evidence.support, evidence.y) if y]
