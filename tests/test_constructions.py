@@ -18,6 +18,9 @@ from itertools import pairwise
 
 import pytest
 
+from tvmip.engine.counting import count
+from tvmip.model.network import IDENTITY, RELU, Network, evaluate, network_from_dict
+from tvmip.search.tree import Region
 from tvmip.theory.constructions import (
     Fold,
     Hyperplane,
@@ -30,9 +33,6 @@ from tvmip.theory.constructions import (
     ramp,
     zigzag,
 )
-from tvmip.engine.counting import count
-from tvmip.model.network import IDENTITY, RELU, Network, evaluate, network_from_dict
-from tvmip.search.tree import Region
 from tvmip.theory.theorems import KINDS, grid_split
 
 # Small parameters: every count below takes well under a second.

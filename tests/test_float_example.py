@@ -10,8 +10,8 @@ import json
 from pathlib import Path
 
 import tvmip
-from tvmip.float_audit import audit
 from tvmip.checker.floats import FORMATS, round_network
+from tvmip.float_audit import audit
 from tvmip.io.onnx_export import export_onnx
 from tvmip.io.onnx_import import import_onnx
 from tvmip.model.network import load_network

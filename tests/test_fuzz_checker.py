@@ -62,9 +62,9 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tvmip.engine import counting as engine
 from tvmip.checker.verify import Verdict, check_file
 from tvmip.cli import main as cli_main
+from tvmip.engine import counting as engine
 from tvmip.errors import TvmipError
 from tvmip.model.network import network_from_dict, parse_box
 
@@ -660,6 +660,7 @@ def test_random_mutation_gets_one_verdict_line(bases: dict[str, Base], work: Pat
     check_bytes(work, mutated, context, "hypothesis")
 
 
+@pytest.mark.slow
 def test_seeded_random_mutations_get_one_verdict_line(bases: dict[str, Base],
                                                       work: Path) -> None:
     """The same promise over LOOP_CASES seeded cases (volume; the same cases each run,

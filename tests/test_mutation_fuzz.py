@@ -1468,6 +1468,7 @@ def test_linear_evidence_property(bases: list[Base], work: Path, data: st.DataOb
     assert not outcome.failures, outcome.report()
 
 
+@pytest.mark.slow
 def test_seeded_mutations(bases: list[Base], work: Path, clock: float) -> None:
     """Volume: :data:`MIN_PER_KIND` cases of every kind, then random kinds until
     :data:`CASES` or the module's budget.  Case ``i`` is reproducible alone from its

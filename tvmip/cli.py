@@ -83,7 +83,7 @@ class _OneLineErrors(click.Group):
 @click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
 @click.pass_context
 def main(ctx: click.Context, debug: bool) -> None:
-    """Exact, certified region counts of small ternary ReLU networks.
+    """Exact, certified region counts of small piecewise-linear networks.
 
     With no command, runs the demo: counts the bundled network, writes its
     certificate and re-verifies it with the independent checker.
@@ -531,8 +531,10 @@ def plot(network: str | None, output: str, box_text: str | None, data: str | Non
     view = summary.view
     outside = f"; {view.outside} of the {view.total} regions lie outside the default view" \
         if view.how == "default" else ""
+    linear = "linear regions not certified" if summary.linear_regions is None \
+        else f"{summary.linear_regions} linear regions"
     click.echo(f"{output}: {summary.activation_regions} activation regions, "
-               f"{summary.linear_regions} linear regions, {summary.distinct_maps} distinct maps "
+               f"{linear}, {summary.distinct_maps} distinct maps "
                f"over {_box_text(view.box)}{outside}")
 
 
@@ -636,8 +638,8 @@ def audit(network: str | None, dtype: str, output: str | None, box_text: str | N
     sizes, regions proved thinner than the format's resolution (all certified in
     the audit file: tvmip check AUDIT), and float evaluations with numpy and
     onnxruntime at every region's rounded witness (observed)."""
-    from .float_audit import audit as run_audit
     from .engine.run import Limits
+    from .float_audit import audit as run_audit
     from .model.network import parse_box
 
     path, net = _load(network)
