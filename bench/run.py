@@ -232,8 +232,9 @@ def main() -> None:
             "`rN-WxL` = a random ternary network with n0 = N and L hidden layers of width W "
             "(`bench/run.py:random_ternary`, fixed seeds).")
         say("")
-        say("| instance | activation regions | seconds | regions/s | LPs/region | peak MB |")
-        say("|---|---:|---:|---:|---:|---:|")
+        say("| instance | activation regions | seconds | regions/s | LP-times/region | LPs/region "
+            "| peak MB |")
+        say("|---|---:|---:|---:|---:|---:|---:|")
         search = {}
         for name, path in paths.items():
             job = {"network": str(path), "certificate": str(Path(tmp) / f"{path.stem}.cert.json.gz")}

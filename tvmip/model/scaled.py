@@ -247,8 +247,9 @@ def region_rows(network: ScaledNetwork, pattern: str,
                 box: Box | None) -> list[tuple[int | str, tuple[int, ...]]] | None:
     """The strict inequalities of a full pattern's region, as ``(row id, (a, c))`` for
     the primitive integer row ``a . x < c`` (box faces ``"lo<i>"``/``"hi<i>"``
-    included), or None when a neuron in a breakpoint's cell does not have that
-    constant map there (no region has the pattern)."""
+    included), or None when a neuron's state is impossible whatever x (no region
+    has the pattern): a constant pre-activation must be in its value's cell (and
+    gives no row), a breakpoint's cell needs a constant pre-activation."""
     rows: list[tuple[int | str, tuple[int, ...]]] = []
     m, d = input_map(network.dim)
     for layer in network.layers:
@@ -260,10 +261,12 @@ def region_rows(network: ScaledNetwork, pattern: str,
             for j, (cell, (*a, c)) in enumerate(zip(cells, p.tolist())):
                 if cell is None:
                     return None
-                if cell % 2:
-                    if any(a) or Fraction(c, s) != act.breakpoints[cell // 2]:
+                if not any(a):  # constant: its value's cell, and no row
+                    if cell != act.cell_of(Fraction(c, s)):
                         return None
                     continue
+                if cell % 2:  # a breakpoint's cell needs a constant pre-activation
+                    return None
                 rows.extend((b.row_id, b.row)
                             for b in piece_bounds(layer, layer.first + j, a, c, s, cell))
         m, d = layer_output(p, s, layer, cells)

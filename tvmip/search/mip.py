@@ -83,8 +83,8 @@ from ..model.scaled import (
     ScaledNetwork,
     input_map,
     layer_output,
-    piece_bounds,
     pre_activations,
+    region_rows,
 )
 from ..search.tree import Region
 
@@ -537,41 +537,16 @@ class _Verifier:
     """Decides exactly whether a pattern's region meets the domain."""
 
     def __init__(self, network: ScaledNetwork, box: Box | None) -> None:
-        self.dim = network.dim
-        self.layers = network.layers
+        self.network = network
         self.box = box
-        self.lp = MaxSlackLP(self.dim)
+        self.lp = MaxSlackLP(network.dim)
 
     def system(self, pattern: str) -> list[Row] | None:
         """The pattern's strict rows ``a . x < c`` (box faces included), or None when
-        a neuron's state is impossible whatever x (then no region has the pattern): a
-        constant pre-activation has its value's cell (as in the tree search), a
-        breakpoint's cell needs a constant pre-activation."""
-        rows: list[Row] = []
-        m, d = input_map(self.dim)
-        for layer in self.layers:
-            p, s = pre_activations(layer, m, d)
-            cells = None
-            if layer.stateful:
-                act = layer.activation
-                cells = [act.cell(state) for state in pattern[layer.first:layer.first + layer.width]]
-                for j, (cell, (*a, c)) in enumerate(zip(cells, p.tolist())):
-                    if not any(a):
-                        if cell != act.cell_of(Fraction(c, s)):
-                            return None
-                        continue
-                    if cell % 2:
-                        return None
-                    rows.extend(tuple(v * b.scale[1] for v in b.row)
-                                for b in piece_bounds(layer, layer.first + j, a, c, s, cell))
-            m, d = layer_output(p, s, layer, cells)
-        if self.box is not None:
-            for i, (lo, hi) in enumerate(zip(self.box.lo, self.box.hi)):
-                for sign, bound in ((-1, lo), (1, hi)):
-                    a = [0] * self.dim
-                    a[i] = sign * bound.denominator
-                    rows.append((*a, sign * bound.numerator))
-        return rows
+        a neuron's state is impossible whatever x (then no region has the pattern);
+        a constant pre-activation gives a row without gradient, true or false."""
+        rows = region_rows(self.network, pattern, self.box)
+        return None if rows is None else [row for _, row in rows]
 
     def witness(self, pattern: str) -> tuple[Fraction, ...] | None:
         """An exact interior point of the pattern's region, or None if it is empty.
