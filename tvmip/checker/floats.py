@@ -42,7 +42,7 @@ FORMATS = {f.name: f for f in (
 )}
 
 
-def _exponent(value: Fraction) -> int:
+def floor_log2(value: Fraction) -> int:
     """``floor(log2 value)`` for ``value > 0``, exactly."""
     n, d = value.numerator, value.denominator
     e = n.bit_length() - d.bit_length()
@@ -52,7 +52,7 @@ def _exponent(value: Fraction) -> int:
 def binade(value: Fraction, fmt: FloatFormat) -> Fraction:
     """The least ``T = 2^e`` with the spacing of ``value`` (``2^emin`` below the normal
     range): every number of magnitude at least ``T`` has at least that spacing."""
-    e = fmt.emin if value == 0 else max(_exponent(abs(value)), fmt.emin)
+    e = fmt.emin if value == 0 else max(floor_log2(abs(value)), fmt.emin)
     return Fraction(2) ** e
 
 

@@ -150,7 +150,13 @@ class Stream:
         self.first.setdefault(key[:i + 1], record)
 
     def finish(self) -> None:
+        """Emit the siblings after the cut; if none is left open, the cut region was
+        the last one and the count is exact after all (no stop)."""
+        opened = False
         for sibling in sorted(self.first):
             first = self.first[sibling]
             single_empty = isinstance(first, EmptyBranch) and first.prefix == sibling
             self.run.emit(first if single_empty else Open(sibling))
+            opened = opened or not single_empty
+        if self.cut is not None and not opened and self.run.stop_reason == "max-regions":
+            self.run.stop_reason = None

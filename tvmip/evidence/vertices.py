@@ -149,7 +149,10 @@ def decide_with_vertices(hint: VertexHint, rows: list[Row], row: Row, inside: Wi
     slack = d - hint.vertices @ b  # > 0: the vertex lies on the wanted side
     gain = -(hint.rays @ b) if len(hint.rays) else np.zeros(1)  # > 0: a ray leads there
     best = int(np.argmax(slack))
-    start = np.array([p / inside.q for p in inside.p], dtype=float)
+    try:
+        start = np.array([p / inside.q for p in inside.p], dtype=float)
+    except OverflowError:  # a point beyond float range: no float hint here
+        return None
     below = float(b @ start) - d  # > 0: how far ``inside`` is on the other side
     if slack[best] > tolerance:
         t = below / (slack[best] + below)

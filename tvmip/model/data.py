@@ -24,6 +24,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from ..checker.errors import FormatError
+from ..checker.floats import floor_log2
 from ..checker.rationals import parse_rational
 from ..errors import InputError
 from ..files import read_input_file
@@ -96,7 +97,7 @@ def data_box(points: list[Point]) -> Box:
     for i in range(dim):
         low, high = min(p[i] for p in points), max(p[i] for p in points)
         pad = (high - low) * MARGIN if high > low else Fraction(1)
-        unit = Fraction(2) ** math.floor(math.log2(pad / 10))
+        unit = Fraction(2) ** floor_log2(pad / 10)  # exact: any spread, however small
         lo.append(math.floor((low - pad) / unit) * unit)
         hi.append(math.ceil((high + pad) / unit) * unit)
     return Box(tuple(lo), tuple(hi))

@@ -88,6 +88,7 @@ from ..model.scaled import (
 )
 from ..search.tree import Region
 
+MAX_DERIVED_BOX = 10**6  # wider, and margins of MIN_MARGIN drown in float round-off
 MIN_MARGIN = 1e-6  # the smallest margin eps the MILP looks for (see the module doc)
 # HiGHS feasibility tolerances, below MIN_MARGIN.  At 1e-9 HiGHS 1.16 declared some
 # feasible models (margin > 0.1) infeasible, depending on its random seed.
@@ -569,6 +570,11 @@ class _Search:
 
     def __init__(self, network: ScaledNetwork, box: Box | None) -> None:
         self.box = milp_box(network, box).box
+        wide = max(self.box.hi)
+        if box is None and wide > MAX_DERIVED_BOX:
+            raise InputError(f"over R^{network.dim} the MILP needs a box that meets every "
+                             f"region, and the one tvmip can prove is (+-{float(wide):.3g})"
+                             f"^{network.dim}, too wide for a float MILP: give --box")
         self.model = _Model(network.network, self.box)
         self.verifier = _Verifier(network, box)
         self.solves = 0
