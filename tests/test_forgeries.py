@@ -473,13 +473,29 @@ def forge_parallel_facets(cert: Cert) -> tuple[Cert, list[int]]:
     return forged, changed
 
 
+@pytest.fixture
+def every_record(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The producer writes one record per facet and none for a hyperplane a parallel
+    inequality shuts out; the checker also accepts the full set (every facet from both
+    sides, a no-facet proof for every other hyperplane), which gives a forger the most
+    records to rearrange.  This makes the producer write the full set."""
+    from tvmip.search import linear as gluing
+
+    facets = gluing.Gluer._facets
+    monkeypatch.setattr(gluing, "shut_out", lambda rows: set())
+    monkeypatch.setattr(gluing.Gluer, "_facets",
+                        lambda self, index, pattern, geometry, index_of, known:
+                        facets(self, index, pattern, geometry, index_of, set()))
+
+
 @pytest.mark.parametrize(("source", "claim"), [
     (ZERO_1D, None),
     (ZERO_1D, theorem("montufar-2014", 1, 1, 1)),
     ("n2_concurrent_parallel.json", None),
 ], ids=["zero-1d", "zero-1d-meets-montufar", "n2-concurrent-parallel"])
 def test_parallel_facet_stands_in_for_the_real_one(
-        tmp_path: Path, source: dict[str, Any] | str, claim: dict[str, Any] | None) -> None:
+        tmp_path: Path, source: dict[str, Any] | str, claim: dict[str, Any] | None,
+        every_record: None) -> None:
     """A facet record for neuron k whose point lies on a different, parallel hyperplane
     of the same region (with its own neighbour): the real neighbour across k's
     hyperplane is never named, a glue edge is lost and the linear regions come out too

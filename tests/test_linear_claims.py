@@ -10,10 +10,13 @@ from __future__ import annotations
 import gzip
 import json
 from collections.abc import Callable
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import tvmip
 from tvmip.checker.verify import check_file
@@ -147,13 +150,34 @@ def scale_mu(records: list[dict]) -> None:
     record["mu"] = "-1000"
 
 
-@pytest.mark.parametrize("tamper", [move_facet_point, drop_no_facet, drop_facet, wrong_neighbour,
+@pytest.mark.parametrize("tamper", [move_facet_point, drop_facet, wrong_neighbour,
                                     claim_more_linear_regions, claim_fewer_linear_regions,
-                                    claim_other_distinct_maps, scale_mu],
+                                    claim_other_distinct_maps],
                          ids=lambda f: f.__name__)
 def test_tampered_linear_evidence_is_rejected(linear_certificate: list[dict], tmp_path: Path,
                                               tamper: Callable[[list[dict]], None]) -> None:
     records = json.loads(json.dumps(linear_certificate))
+    tamper(records)
+    verdict = check_file(write_lines(tmp_path / "t.cert.json", records))
+    assert verdict.exit_code == 1 and verdict.line.startswith("INVALID: "), verdict.line
+
+
+CORNER = {"input_dim": 2,
+          "layers": [{"weights": [[1, 0], [0, 1], [1, 1]], "biases": [0, 0, 1],
+                      "activation": "relu"}],
+          "output": {"weights": [[0, 0, 0]], "biases": [0]}}
+"""f = 0 on the 7 regions of three lines in general position: in the quadrant x > 0,
+y > 0 the line x + y = -1 holds no facet, and no single parallel inequality shuts it
+out (x > 0 and y > 0 together do), so its no-facet record is written and needed."""
+
+
+@pytest.mark.parametrize("tamper", [drop_no_facet, scale_mu], ids=lambda f: f.__name__)
+def test_tampered_no_facet_evidence_is_rejected(tmp_path: Path,
+                                                tamper: Callable[[list[dict]], None]) -> None:
+    path = tmp_path / "c.cert.json"
+    tvmip.count(tvmip.network_from_dict(CORNER), linear=True, certificate=path)
+    records = read_lines(path)
+    assert tvmip.check(path).valid and any("nf" in r for r in records)
     tamper(records)
     verdict = check_file(write_lines(tmp_path / "t.cert.json", records))
     assert verdict.exit_code == 1 and verdict.line.startswith("INVALID: "), verdict.line
@@ -214,3 +238,29 @@ def test_ternary_claim_on_a_general_network_is_rejected(tmp_path: Path) -> None:
     records[-1]["end"]["claims"]["theorem"]["ternary"] = True
     verdict = check_file(write_lines(tmp_path / "t.cert.json", records))
     assert verdict.exit_code == 1 and "ternary" in verdict.line
+
+
+@given(st.lists(st.tuples(st.integers(-3, 3), st.integers(-3, 3), st.integers(-6, 6)),
+                min_size=1, max_size=7))
+@settings(max_examples=300, deadline=None)
+def test_shut_out_is_exactly_exclusion_by_one_parallel_row(rows: list[tuple[int, int, int]]) -> None:
+    """shut_out(rows) against the definition, with Fractions: the hyperplane of row r
+    (``g . x + c = 0``) is shut out iff some row s on another hyperplane has a gradient
+    that is a multiple of r's and is ``<= 0`` at a point of r's hyperplane (then at all
+    of them, being parallel)."""
+    from tvmip.checker.linear import hyperplane, shut_out
+
+    def point_on(row: tuple[int, int, int]) -> tuple[Fraction, Fraction]:
+        a, b, c = row
+        return (Fraction(-c, a), Fraction(0)) if a else (Fraction(0), Fraction(-c, b))
+
+    expected = set()
+    for r in rows:
+        if not any(r[:2]):
+            continue
+        x, y = point_on(r)
+        for s in rows:
+            parallel = any(s[:2]) and r[0] * s[1] == r[1] * s[0]
+            if parallel and hyperplane(s) != hyperplane(r) and s[0] * x + s[1] * y + s[2] <= 0:
+                expected.add(hyperplane(r))
+    assert shut_out(rows) == expected

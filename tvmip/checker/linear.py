@@ -16,8 +16,14 @@ hyperplanes count once):
   faces), not all zero, and ``sum y_i g_i + mu * pre_k`` is a constant <= 0, so
   no point of the hyperplane satisfies the others strictly: no facet there.
 
-Every region of a shared map must have a record for each of its hyperplanes;
-then the facets whose two sides carry equal maps are all the glue edges, and
+Every region of a shared map must have a record for each of its hyperplanes,
+except those another inequality of the region with a parallel gradient shuts
+out (:func:`shut_out`, which the checker computes itself: such a hyperplane
+holds no facet, as a one-multiplier no-facet record would prove).  A facet
+record of ``r`` with neighbour ``m`` also accounts for ``m``'s hyperplane: ``m``
+has a facet on the same ``H`` through the same point, and the neighbour across
+it is ``r`` (unique, as below).  Then the
+facets whose two sides carry equal maps are all the glue edges, and
 linear regions are the connected components (union-find).  Maps are recomputed
 from the patterns; distinct maps are counted directly.
 
@@ -42,6 +48,7 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
+from collections.abc import Iterable
 from fractions import Fraction
 from functools import lru_cache
 from typing import Any
@@ -79,6 +86,44 @@ def _hyperplane(row: tuple[int, ...]) -> tuple[int, ...]:
 
 
 _cached_hyperplane = lru_cache(maxsize=1024)(_hyperplane)
+
+
+def shut_out(rows: Iterable[tuple[int, ...]]) -> set[tuple[int, ...]]:
+    """The hyperplanes (keys of :func:`hyperplane`) of strict inequalities
+    ``g . x + c > 0`` that another one of them with a parallel gradient excludes.
+
+    Write each gradient as ``k d`` with ``d`` primitive (first entry positive) and
+    ``k`` a non-zero integer: the inequality says ``t > h`` (``k > 0``) or ``t < h``
+    (``k < 0``) for ``t = d . x`` and ``h = -c / k``, its hyperplane being ``t = h``.
+    If another inequality of the same direction says ``t > h'`` with ``h' > h``, or
+    ``t < h'`` with ``h' < h``, it is ``<= 0`` all over ``t = h``: no point of that
+    hyperplane satisfies them all, so it holds no facet.  (This is what a no-facet
+    record with one multiplier proves; the checker sees it without a record.)"""
+    families: dict[tuple[int, ...], list[tuple[int, int, tuple[int, ...]]]] = {}
+    for row in rows:
+        gradient = row[:-1]
+        if not any(gradient):
+            continue
+        k = math.gcd(*gradient)
+        if next(v for v in gradient if v) < 0:
+            k = -k
+        families.setdefault(tuple(v // k for v in gradient), []).append((k, row[-1], row))
+    out = set()
+    for members in families.values():
+        # h = -c / k, compared as fractions with positive denominators |k|
+        low = high = None
+        for k, c, _ in members:
+            h = (-c, k) if k > 0 else (c, -k)
+            if k > 0 and (low is None or h[0] * low[1] > low[0] * h[1]):
+                low = h
+            if k < 0 and (high is None or h[0] * high[1] < high[0] * h[1]):
+                high = h
+        for k, c, row in members:
+            n, d = (-c, k) if k > 0 else (c, -k)
+            if low is not None and n * low[1] < low[0] * d \
+                    or high is not None and n * high[1] > high[0] * d:
+                out.add(hyperplane(row))
+    return out
 
 
 def unique_neighbours(network: Network) -> bool:
@@ -146,6 +191,7 @@ class LinearChecker:
             neighbour = self._index(record["n"], f"{where}.n")
             self._check_facet(region, bound, neighbour, record["x"], where)
             self.edges.append((region, neighbour))
+            self.covered.add((neighbour, hyperplane(bound[3])))  # its facet too
         elif "nf" in record:
             if set(record) != {"nf", "y", "mu"}:
                 raise FormatError(where, "a no-facet record has exactly the keys nf, y, mu")
@@ -274,8 +320,15 @@ class LinearChecker:
                            f"neuron {bound[0]} misses the interior of a facet of region {region}")
 
     def _check_covered(self, region: int) -> None:
-        for position, _, _, row, _ in self._bounds(region).values():
-            if any(row[:-1]) and (region, hyperplane(row)) not in self.covered:
+        bounds = self._bounds(region).values()
+        faces = [box_inequality(self.box, f"{side}{i}", self.dim)
+                 for i in range(self.dim) for side in ("lo", "hi")]
+        shut = shut_out([*(row if sign > 0 else tuple(-v for v in row)
+                           for _, _, sign, row, _ in bounds),
+                         *(face[0] for face in faces if face is not None)])
+        for position, _, _, row, _ in bounds:
+            if any(row[:-1]) and (region, key := hyperplane(row)) not in self.covered \
+                    and key not in shut:
                 raise Rejected(f"region {region} shares its map with another region but has no "
                                f"facet evidence for the hyperplane of neuron {position}")
 

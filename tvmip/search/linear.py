@@ -11,8 +11,10 @@ exactly, in ``H``'s own coordinates (one dimension less), whether
 
     {x in H : every other inequality of R holds strictly}
 
-is empty.  If it is, a Motzkin certificate shows that ``H`` carries no facet of
-``R`` (a :class:`NoFacet`).  Otherwise its rational point lies in the relative
+is empty.  If another inequality of ``R`` with a parallel gradient excludes ``H``
+(:func:`~tvmip.checker.linear.shut_out`), nothing is written: the checker sees it
+too.  Otherwise, if it is empty, a Motzkin certificate shows that ``H`` carries no
+facet of ``R`` (a :class:`NoFacet`).  Otherwise its rational point lies in the relative
 interior of a facet; the neighbour across it is unique, and we find its pattern
 by stepping off the facet (a :class:`Facet`).  Every edge of the glue graph is
 then a facet whose two sides have equal maps, and no edge can be missing.
@@ -25,7 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
-from ..checker.linear import NOT_GLUED, hyperplane, unique_neighbours
+from ..checker.linear import NOT_GLUED, hyperplane, shut_out, unique_neighbours
 from ..checker.maps import is_constant
 from ..errors import InputError, InternalError
 from ..evidence.exact import Motzkin, Row, Witness, solve_system
@@ -139,6 +141,7 @@ class Gluer:
         graph = nx.Graph()
         graph.add_nodes_from(range(len(regions)))
         evidence: list[Evidence] = []
+        known: set[tuple[int, tuple[int, ...]]] = set()
         done = len(regions) - sum(len(m) for m in groups.values() if len(m) > 1)
         for members in groups.values():
             if len(members) < 2:
@@ -147,7 +150,8 @@ class Gluer:
                 done += 1
                 if tick is not None:
                     tick((len(regions) + done) // 2)
-                for item in self._facets(index, regions[index].pattern, geometry[index], index_of):
+                for item in self._facets(index, regions[index].pattern, geometry[index],
+                                         index_of, known):
                     evidence.append(item)
                     if isinstance(item, Facet) and maps[item.neighbour] == maps[index]:
                         graph.add_edge(index, item.neighbour)
@@ -164,9 +168,10 @@ class Gluer:
         self._needs_unique_neighbours()
         index_of = {r.pattern: i for i, r in enumerate(regions)}
         edges = set()
+        known: set[tuple[int, tuple[int, ...]]] = set()
         for index, region in enumerate(regions):
             geometry = self._geometry(region.pattern)
-            for item in self._facets(index, region.pattern, geometry, index_of):
+            for item in self._facets(index, region.pattern, geometry, index_of, known):
                 if isinstance(item, Facet):
                     edges.add((min(index, item.neighbour), max(index, item.neighbour)))
         return edges
@@ -193,19 +198,27 @@ class Gluer:
         output = tuple(tuple(Fraction(int(v), s) for v in row) for row in p.tolist())
         return _Geometry(rows, output)
 
-    def _facets(self, index: int, pattern: str, geometry: _Geometry,
-                index_of: dict[str, int]) -> list[Evidence]:
+    def _facets(self, index: int, pattern: str, geometry: _Geometry, index_of: dict[str, int],
+                known: set[tuple[int, tuple[int, ...]]]) -> list[Evidence]:
+        """The evidence for each hyperplane of the region, but those shut out by a
+        parallel inequality and those ``known``: the facet of an earlier region
+        across which this one lies (each facet found is added to ``known`` for its
+        neighbour, whose facet on the same hyperplane it also is)."""
         bounds = self._region_bounds(pattern, geometry)
         classes: dict[tuple[int, ...], list[Bound]] = {}
         for bound in bounds:
             if any(bound.row[:-1]):
-                classes.setdefault(hyperplane(bound.row), []).append(bound)
+                classes.setdefault(hyperplane(_positive(bound.row)), []).append(bound)
         box = box_rows(self.box)
         all_rows = [b.row for b in bounds] + [row for row, _, _ in box]
         all_ids = [b.row_id for b in bounds] + [row_id for _, row_id, _ in box]
         all_scales = [b.scale[0] for b in bounds] + [den for _, _, den in box]
+        # hyperplanes a parallel inequality shuts out need no record (the checker sees it)
+        shut = shut_out([_positive(row) for row in all_rows])
         found: list[Evidence] = []
-        for members in classes.values():
+        for key, members in classes.items():
+            if key in shut or (index, key) in known:
+                continue
             first = members[0]
             phi = _linear_form(first)
             ids = {b.row_id for b in members}
@@ -219,6 +232,7 @@ class Gluer:
                 if neighbour is None:
                     raise InternalError(f"no enumerated region across a facet of region {index}")
                 found.append(Facet(index, first.row_id, point, neighbour))
+                known.add((neighbour, key))
             else:
                 found.append(self._no_facet(index, first, phi, evidence,
                                             [all_ids[i] for i in keep],
@@ -302,6 +316,11 @@ class Gluer:
                 states.extend(act.symbol(cell) for cell in cells)
             m, d = layer_output(pre, s, layer, cells)
         return "".join(states)
+
+
+def _positive(row: Row) -> tuple[int, ...]:
+    """The row ``a . x < c`` as the checker writes it: ``-a . x + c > 0``."""
+    return (*(-v for v in row[:-1]), row[-1])
 
 
 def _linear_form(bound: Bound) -> tuple[int, ...]:
