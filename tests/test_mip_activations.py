@@ -21,14 +21,14 @@ import pytest
 from cli_runner import run_tvmip
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_mip import cube, milp_patterns
 
 import tvmip
 from tvmip.checker.model import Box
 from tvmip.errors import InputError
 from tvmip.model.network import Network, network_from_dict
 from tvmip.model.scaled import scale_network
-from tvmip.search.mip import find_missing, milp_box, milp_count
-from tvmip.search.tree import Region
+from tvmip.search.mip import find_missing, milp_box
 
 JUMP = {"pwl": {"breakpoints": [0], "pieces": [[0, 0], [0, 1]], "values": [5]}}
 """0 below 0, 1 above, 5 at 0: the value at the breakpoint differs from both sides."""
@@ -101,26 +101,6 @@ def tree_patterns(net: Network, box: Box | None) -> set[str]:
     patterns = {r.pattern for r in tvmip.regions(net, box, engine="tree", glue=False)}
     assert tvmip.count(net, box).activation_regions == len(patterns)
     return patterns
-
-
-def milp_patterns(net: Network, box: Box | None) -> set[str]:
-    """The MILP's patterns; asserts a complete run without duplicates whose every
-    witness lies in the domain and has its pattern per the independent oracle."""
-    found: list[Region] = []
-    result = milp_count(scale_network(net), box, emit=found.append)
-    assert result.complete and result.stop_reason is None
-    assert result.regions == len(found) == len({r.pattern for r in found})
-    data = net.to_json()
-    for region in found:
-        if box is not None:
-            assert all(lo < v < hi for v, lo, hi in zip(region.witness, box.lo, box.hi))
-        got = O.point_pattern(data, region.witness)
-        assert got is not None and got[0] == region.pattern
-    return {r.pattern for r in found}
-
-
-def cube(dim: int, half: Q) -> Box:
-    return Box((-half,) * dim, (half,) * dim)
 
 
 DOMAINS = {"box": lambda dim: cube(dim, Q(3, 2)), "R^n0": lambda dim: None}

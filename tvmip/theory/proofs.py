@@ -20,16 +20,17 @@ from __future__ import annotations
 import time
 import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 from ..certificate import end_line, header_line
 from ..checker.rationals import format_rational
+from ..checker.verify import check_file
 from ..engine.counting import count
 from ..engine.listing import regions
-from ..errors import InputError
+from ..errors import InputError, InternalError
 from ..files import AtomicFile, atomic_write_text
 from ..theory.constructions import KINDS, Construction, construct
 
@@ -47,6 +48,10 @@ class Certified:
     linear_regions: int
     exact: bool
     seconds: float
+    size: int = 0
+    """Bytes of the certificate, and seconds ``tvmip check`` took on it (None: not
+    checked), as :func:`prove` records them."""
+    check_seconds: float | None = None
 
     @property
     def meets_bound(self) -> bool:
@@ -158,6 +163,12 @@ def prove(directory: str | Path, progress: Callable[[str], None] = lambda line: 
     for entry in read_manifest(directory / "manifest.toml"):
         target = directory / f"{entry.name}.cert.json.gz"
         item = certify(entry.kind, entry.n0, entry.width, entry.depth, target, entry.evidence)
+        start = time.perf_counter()
+        verdict = check_file(target)
+        if not verdict.valid:
+            raise InternalError(f"{target}: {verdict.line}")
+        item = replace(item, size=target.stat().st_size,
+                       check_seconds=time.perf_counter() - start)
         done.append(item)
         progress(_row(item))
     atomic_write_text(directory / "README.md", readme(done))
@@ -175,7 +186,12 @@ def _row(item: Certified) -> str:
     return (f"| [{item.path.name}]({item.path.name}) | {c.kind} | {c.n0} | {c.width} | {c.depth} "
             f"| {widths} | {'yes' if c.network.ternary else 'no'} | {bound.name}: {bound.value} "
             f"| {linear} | {item.activation_regions if item.exact else '-'} "
-            f"| {float(ratio):.2f} ({status}) | {item.evidence} | {item.seconds:.1f} s |")
+            f"| {float(ratio):.2f} ({status}) | {item.evidence} | {item.seconds:.1f} s "
+            f"| {_size(item.size)} | {item.check_seconds or 0:.1f} s |")
+
+
+def _size(size: int) -> str:
+    return f"{size / 2**20:.1f} MB" if size >= 2**20 else f"{max(size, 1) / 2**10:.0f} KB"
 
 
 def readme(done: list[Certified]) -> str:
@@ -193,11 +209,13 @@ def readme(done: list[Certified]) -> str:
         "*Evidence* `exact`: the full search tree (breakpoints for n0 = 1) with facet",
         "evidence, so the counts are exact.  `witnesses`: one point per distinct affine map,",
         "a lower bound on linear regions (`>=`).  *Widths*: hidden layers, `i` = identity.",
-        "Times are single runs on the machine that regenerated the table.",
+        "*Time* is the generation (count and certificate), *check* the standard-library",
+        "checker's verification of the file (`check_file`, in-process): single runs on the",
+        "machine that regenerated the table.",
         "",
         ("| certificate | kind | n0 | width | depth | widths | ternary | bound | linear regions "
-         "| activation regions | ratio | evidence | time |"),
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+         "| activation regions | ratio | evidence | time | size | check |"),
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
         *(_row(item) for item in done),
         "",
         "## Bounds",
