@@ -6,7 +6,7 @@ claims "this network has at least B linear regions, B the bound of theorem T for
 the reference architecture (n0, width, depth)" is accepted only if the checker,
 with these functions (exact integers, standard library only), obtains the same
 B and the certificate's own evidence establishes at least B linear regions.
-:mod:`tvmip.theorems` re-exports them next to the upper bounds.
+:mod:`tvmip.theory.theorems` re-exports them next to the upper bounds.
 """
 
 from __future__ import annotations

@@ -137,7 +137,7 @@ def count(
     ``engine``: ``tree`` (the LP-guided search tree), ``breakpoints`` (exact
     breakpoint propagation, one-input networks only, which also counts linear
     regions and distinct maps), ``auto`` (breakpoints when n0 = 1), or ``milp``
-    (the MILP counting baseline of :mod:`tvmip.mip`: no certificate, and a count
+    (the MILP counting baseline of :mod:`tvmip.search.mip`: no certificate, and a count
     that is exact only if the float solver is right, so claimed as a lower bound).  With
     ``certificate`` a path, the certificate is streamed there (gzip when the name
     ends in ``.gz``) and renamed into place when complete.  A limit or an
@@ -146,11 +146,11 @@ def count(
     subtrees; for breakpoints, one region per interval).  ``linear`` also counts
     linear regions and distinct maps (the breakpoints engine always does; the tree
     engine then keeps the regions in memory and glues them, see
-    :mod:`tvmip.linear`).  ``theorem`` is a theorem claim to add to the
-    certificate (see :mod:`tvmip.proofs`); it needs linear-region counts.
+    :mod:`tvmip.search.linear`).  ``theorem`` is a theorem claim to add to the
+    certificate (see :mod:`tvmip.theory.proofs`); it needs linear-region counts.
     ``workers`` local processes, or the dask.distributed scheduler at ``dask``
     (``"local"`` starts a local cluster), explore the subtrees; the certificate
-    is the same whatever runs them (:mod:`tvmip.parallel`).  ``resume`` reuses
+    is the same whatever runs them (:mod:`tvmip.engine.runners`).  ``resume`` reuses
     the complete subtrees of the (lower-bound) certificate already at
     ``certificate`` and explores the rest: the result is the certificate an
     uninterrupted run writes.
@@ -227,7 +227,7 @@ def _count_breakpoints(network: ScaledNetwork, box: Box | None,
 
 def _count_milp(network: ScaledNetwork, box: Box | None, certificate: str | Path | None,
                 limits: Limits, on_record: Callable[[Record], None] | None) -> CountResult:
-    """The MILP baseline (:mod:`tvmip.mip`): every region it reports is verified
+    """The MILP baseline (:mod:`tvmip.search.mip`): every region it reports is verified
     exactly, so the count is a certified lower bound; that it is complete is only
     the float solver's word, hence no certificate and ``exact`` False."""
     if certificate is not None:

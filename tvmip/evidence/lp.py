@@ -8,7 +8,7 @@ max-slack LP
 whose optimum ``t*`` is positive exactly when the system has a solution.  Nothing
 the oracle returns is trusted: ``x*`` is a point to round and the support of the
 optimal row duals says which rows to use for an exact Motzkin certificate
-(:mod:`tvmip.exact` turns both into verified evidence).
+(:mod:`tvmip.evidence.exact` turns both into verified evidence).
 
 One :class:`MaxSlackLP` lives per process and follows the depth-first search:
 rows are pushed and popped in stack order and the caller restores a saved basis

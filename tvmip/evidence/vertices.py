@@ -7,7 +7,7 @@ as *hints*: a neuron whose pre-activation keeps its sign at every vertex and
 does not change it along any ray is stable, with the tight rows at the extreme
 vertex as the support of its Motzkin certificate (LP duality); a vertex or ray
 on the other side points to a witness there.  Every hint is turned into exact
-evidence and checked (:mod:`tvmip.exact`); a hint that fails costs only a
+evidence and checked (:mod:`tvmip.evidence.exact`); a hint that fails costs only a
 fallback to the LP oracle.
 """
 

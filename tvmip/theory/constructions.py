@@ -1,4 +1,4 @@
-"""Networks that meet the bounds of :mod:`tvmip.theorems`, with exact rational biases.
+"""Networks that meet the bounds of :mod:`tvmip.theory.theorems`, with exact rational biases.
 
 Every construction emulates the general ReLU network with ``n0`` inputs and ``depth``
 layers of ``width`` (the *reference*).  Its ``width`` neurons are split over the

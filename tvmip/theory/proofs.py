@@ -1,6 +1,6 @@
 """Certifying constructions against the theorems, and the proofs/ collection.
 
-``certify`` builds a construction (:mod:`tvmip.constructions`), counts it, and
+``certify`` builds a construction (:mod:`tvmip.theory.constructions`), counts it, and
 writes a certificate whose claims are the counts plus, when they reach it, the
 theorem claim "this (ternary) network has at least B linear regions, B the
 bound of the named theorem for the reference architecture (n0, width, depth)".

@@ -7,7 +7,7 @@ hypotheses and returns a :class:`Bound` that carries its formula and source, so 
 certificate can state exactly which statement a count is compared with.
 
 The last group of functions states what tvmip's constructions
-(:mod:`tvmip.constructions`) achieve: lower bounds for ternary networks of a given
+(:mod:`tvmip.theory.constructions`) achieve: lower bounds for ternary networks of a given
 architecture, each compared with the reference bound of the general network
 (``n0`` inputs, width ``n``, depth ``L``) it emulates.
 """
