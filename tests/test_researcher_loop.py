@@ -257,7 +257,19 @@ BAD_DATA: dict[str, bytes] = {
     "one_column.csv": b"1\n2\n",
     "short_row.csv": b"1,2\n3\n",
     "latin1.csv": b"\xff\xfe1,2\n",
+    "two_headers.csv": b"a,b\nc,d\n0,0\n",
 }
+
+
+def test_count_data_header_after_blank_lines(tmp_path: Path) -> None:
+    """A header row is skipped wherever it comes before the first point (blank lines
+    first included): the same box as without them."""
+    plain, padded = tmp_path / "plain.csv", tmp_path / "padded.csv"
+    plain.write_text("x1,x2\n0,0\n1,1\n")
+    padded.write_text("\n\nx1,x2\n0,0\n1,1\n")
+    net = instance("n2_gp_ternary.json")
+    first, second = (ok(["count", net, "--data", str(p), "-q"]) for p in (plain, padded))
+    assert first.stdout.replace("plain", "") == second.stdout.replace("padded", "")
 
 
 @pytest.mark.parametrize("name", sorted(BAD_DATA))
@@ -557,15 +569,17 @@ def test_regions_polygons_tile_the_box(name: str, box: BoxPair) -> None:
 
 
 def test_regions_polygons_csv_columns() -> None:
-    """The CSV form carries ``area`` and the vertices as ``x y`` pairs joined by ';'."""
+    """The CSV form carries ``area`` and the vertices as ``x y`` pairs joined by ';',
+    and with ``--floats`` the area as a float too."""
     box: BoxPair = ((Q(-3), Q(-3)), (Q(3), Q(3)))
     out = ok(["regions", instance("n2_gp_ternary.json"), "--box", "-3,3", "--polygons",
-              "--format", "csv", "-q"])
+              "--format", "csv", "--floats", "-q"])
     rows = list(csv.DictReader(io.StringIO(out.stdout)))
     total = Q(0)
     for row in rows:
         polygon = [fractions(pair.split()) for pair in row["polygon"].split(";")]
         assert shoelace(polygon) == Q(row["area"]) > 0
+        assert float(row["area_float"]) == float(Q(row["area"]))
         total += Q(row["area"])
     assert total == 36
     assert len(rows) == polygon_counts(instance("n2_gp_ternary.json"), box)[0]

@@ -225,7 +225,7 @@ def to_csv(records: Sequence[RegionInfo], dim: int, outputs: int,
     ``offset`` (prefixed ``f2.`` etc. when the network has several outputs), the
     linear region, and with ``floats`` the same numbers again as floats (``x1_float``,
     ...) for pandas; a polygon's area (and its vertices, ``x y`` pairs separated by
-    ``;``) when the records have one."""
+    ``;``, and with ``floats`` ``area_float`` last) when the records have one."""
     def prefix(k: int) -> str:
         return "" if outputs == 1 else f"f{k + 1}."
 
@@ -236,6 +236,7 @@ def to_csv(records: Sequence[RegionInfo], dim: int, outputs: int,
     header = ["index", "pattern", *names, "linear_region"]
     header += ["area", "polygon"] if polygons else []
     header += [f"{name}_float" for name in names] if floats else []
+    header += ["area_float"] if floats and polygons else []
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header)
@@ -253,6 +254,8 @@ def to_csv(records: Sequence[RegionInfo], dim: int, outputs: int,
                     ";".join(f"{x} {y}" for x, y in record.polygon)]
         if floats:
             row += [float(v) for v in numbers]
+            if record.polygon is not None:
+                row.append(float(area(record.polygon)))
         writer.writerow(row)
         yield buffer.getvalue()
         buffer.seek(0)

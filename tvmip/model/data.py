@@ -49,7 +49,8 @@ def _csv(path: Path, data: bytes, dim: int) -> list[Point]:
         rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
     except (UnicodeDecodeError, csv.Error) as exc:
         raise InputError(f"{path}: not a CSV file ({exc})") from None
-    points = []
+    points: list[Point] = []
+    header_seen = False
     for number, row in enumerate(rows, 1):
         cells = [cell.strip() for cell in row if cell.strip()]
         if not cells:
@@ -60,8 +61,9 @@ def _csv(path: Path, data: bytes, dim: int) -> list[Point]:
         try:
             points.append(tuple(parse_rational(v, f"line {number}") for v in cells[:dim]))
         except FormatError as exc:
-            if number == 1 and not points:
-                continue  # a header row of column names
+            if not points and not header_seen:
+                header_seen = True
+                continue  # a header row of column names, before any point
             raise InputError(f"{path}: {exc}") from None
     return points
 
