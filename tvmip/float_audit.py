@@ -250,30 +250,34 @@ def _sizes(networks: dict[str, Network], found: dict[str, dict[str, tuple[Fracti
             plain = [row for _, row in rows]
             ball = inscribed_ball(plain, _point(witness), lp)
             rho = spacing(max(map(abs, ball.centre)), fmt)
-            proof = None
-            if ball.r2 is not None and ball.r2 <= rho * rho:
-                rho, proof = _thin(rows, ball, fmt, lp)
-            out[net, pattern] = SizedRegion(net, pattern, ball, rho, proof is not None,
-                                            proof or {})
+            thin = _thin(rows, ball, fmt, lp) \
+                if ball.r2 is not None and ball.r2 <= rho * rho else None
+            rho, proof = thin if thin is not None else (rho, {})
+            out[net, pattern] = SizedRegion(net, pattern, ball, rho, thin is not None, proof)
             shown.update(len(out))
     return out
 
 
 def _thin(rows: list[tuple[int | str, tuple[int, ...]]], ball: Ball, fmt: FloatFormat,
-          lp: MaxSlackLP) -> tuple[Fraction, dict[str, Any] | None]:
-    """The format's spacing ``rho`` everywhere in the region, and proofs that no ball
-    of radius ``> rho`` fits (None if it might): ``bound`` is the largest power of
-    two, from the binade of the ball's centre down, such that the region misses the
-    cube ``(-bound, bound)^n`` (proved by ``far``, needless at the finest spacing),
-    so every point of it has a coordinate where the spacing is at least ``rho``."""
+          lp: MaxSlackLP) -> tuple[Fraction, dict[str, Any]] | None:
+    """The format's spacing ``rho`` everywhere in the region and the audit's thin
+    record, proving that no ball of radius ``> rho`` fits; None if that may fail.
+    ``bound`` is the largest power of two, from the binade of the ball's centre down,
+    such that the region misses the cube ``(-bound, bound)^n`` (proved by ``far``,
+    needless at the finest spacing), so every point of it has a coordinate where
+    the spacing is at least ``rho``.  The search down stops as soon as ``rho`` is
+    below the certified ball's radius: the region is then not thin."""
+    assert ball.r2 is not None
     finest = binade(Fraction(0), fmt)
     bound, far = binade(max(map(abs, ball.centre)), fmt), None
     while bound > finest and (far := far_proof(rows, bound, lp)) is None:
         bound /= 2
+        if spacing(bound, fmt) ** 2 < ball.r2:
+            return None
     rho = spacing(bound, fmt)
-    shrunk = thin_proof(rows, rho, lp) if ball.r2 is not None and ball.r2 <= rho * rho else None
+    shrunk = thin_proof(rows, rho, lp) if ball.r2 <= rho * rho else None
     if shrunk is None:
-        return rho, None
+        return None
     proof: dict[str, Any] = {"bound": format_rational(bound), "shrunk": shrunk}
     return rho, proof if far is None else {**proof, "far": far}
 
