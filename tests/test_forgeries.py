@@ -49,6 +49,7 @@ from typing import Any
 
 import oracles
 import pytest
+from records import evidence_region, in_region_order
 
 import tvmip
 
@@ -173,9 +174,10 @@ class Cert:
         self.end["claims"]["theorem"] = claim
 
     def text(self, raw: dict[str, str] | None = None) -> str:
-        """JSON Lines; each string ``marker`` of ``raw`` is replaced by the literal JSON
-        text it maps to (numbers json.dumps cannot write)."""
-        lines = [self.header, *self.records, {"end": self.end}]
+        """JSON Lines, the facet evidence in region order (see :mod:`records`); each
+        string ``marker`` of ``raw`` is replaced by the literal JSON text it maps to
+        (numbers json.dumps cannot write)."""
+        lines = [self.header, *in_region_order(self.records), {"end": self.end}]
         text = "".join(json.dumps(line, separators=(",", ":"), ensure_ascii=False) + "\n"
                        for line in lines)
         for marker, literal in (raw or {}).items():
@@ -1051,6 +1053,23 @@ def test_glue_edge_to_a_region_that_is_not_adjacent(tmp_path: Path) -> None:
     forged.claim("linear_regions", evidence_count(forged, geo))
     assert forged.value("linear_regions") < true_linear_regions(cert.network)
     assert_rejected(forged.write(tmp_path / "glue.jsonl"), r"violat|side|neighbou?r|facet")
+
+
+def test_facet_evidence_out_of_region_order(tmp_path: Path) -> None:
+    """The checker reads the facet evidence region by region and checks each region's
+    hyperplanes once the records move past it, so evidence of an earlier region after
+    a later one's is refused: here a genuine record repeated after a later region's
+    (each region has all its evidence, the repeat is harmless but for its place)."""
+    cert = honest(tmp_path, "n2_concurrent_parallel.json")
+    first = next(i for i, r in enumerate(cert.records) if evidence_region(r) is not None)
+    later = next(i for i, r in enumerate(cert.records)
+                 if evidence_region(r) not in (None, evidence_region(cert.records[first])))
+    records = cert.records.copy()
+    records.insert(later + 1, records[first])
+    lines = [cert.header, *records, {"end": cert.end}]
+    path = tmp_path / "reordered.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    assert_rejected(path, r"region order")
 
 
 def test_missing_facet_evidence(tmp_path: Path) -> None:

@@ -67,6 +67,7 @@ from typing import Any
 
 import oracles as O
 import pytest
+from records import in_region_order
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -318,9 +319,10 @@ class Base:
         return json.loads(json.dumps(self.records))
 
     def text(self, records: Sequence[Record], end: Record) -> str:
-        """The certificate with these records and end record, as JSON Lines."""
+        """The certificate with these records (the facet evidence in region order, see
+        :mod:`records`) and end record, as JSON Lines."""
         return "".join(json.dumps(obj, separators=(",", ":")) + "\n"
-                       for obj in (self.header, *records, end))
+                       for obj in (self.header, *in_region_order(list(records)), end))
 
 
 def _domain_text(domain: dict[str, Any] | None) -> str | None:

@@ -22,7 +22,11 @@ out (:func:`shut_out`, which the checker computes itself: such a hyperplane
 holds no facet, as a one-multiplier no-facet record would prove).  A facet
 record of ``r`` with neighbour ``m`` also accounts for ``m``'s hyperplane: ``m``
 has a facet on the same ``H`` through the same point, and the neighbour across
-it is ``r`` (unique, as below).  Then the
+it is ``r`` (unique, as below).  The records come in region order (the region
+``r`` of each record never decreases), and once they move past a region, all of
+its evidence has been read (its own records, and those of earlier regions naming
+it as neighbour), so its hyperplanes are checked then, while its inequalities are
+still at hand; evidence for a region already passed is refused.  Then the
 facets whose two sides carry equal maps are all the glue edges, and
 linear regions are the connected components (union-find).  Maps are recomputed
 from the patterns; distinct maps are counted directly.
@@ -48,14 +52,14 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from collections.abc import Iterable
-from fractions import Fraction
+from collections.abc import Callable, Iterable
 from functools import lru_cache
-from typing import Any
+from operator import neg
+from typing import Any, NamedTuple
 
 from .errors import FormatError, Rejected
 from .limits import shown
-from .maps import PatternMaps, RegionBound, homogeneous, is_constant, neuron_row_id
+from .maps import PatternMaps, RegionBound, homogeneous, neuron_row_id
 from .model import Box, Network, read_point
 from .motzkin import (
     Inequality,
@@ -67,8 +71,18 @@ from .motzkin import (
 )
 from .rationals import parse_rational
 
-Map = tuple[tuple[Fraction, ...], ...]  # per output: gradient..., offset
-RECENT_REGIONS = 64
+Map = tuple[tuple[tuple[int, ...], ...], int]  # integer rows (gradient, offset) / den, reduced
+RECENT_REGIONS = 1024
+
+
+class RegionFacts(NamedTuple):
+    """A region's strict inequalities, by ``(position, j)`` as in the records, and
+    once each as signed rows (``row . (x, 1) > 0``) with the position of a neuron
+    giving it."""
+
+    bounds: dict[tuple[int, int], RegionBound]
+    rows: list[tuple[int, ...]]
+    positions: list[int]
 
 
 def hyperplane(row: tuple[int, ...]) -> tuple[int, ...]:
@@ -99,31 +113,45 @@ def shut_out(rows: Iterable[tuple[int, ...]]) -> set[tuple[int, ...]]:
     ``t < h'`` with ``h' < h``, it is ``<= 0`` all over ``t = h``: no point of that
     hyperplane satisfies them all, so it holds no facet.  (This is what a no-facet
     record with one multiplier proves; the checker sees it without a record.)"""
-    families: dict[tuple[int, ...], list[tuple[int, int, tuple[int, ...]]]] = {}
-    for row in rows:
-        gradient = row[:-1]
-        if not any(gradient):
-            continue
-        k = math.gcd(*gradient)
-        if next(v for v in gradient if v) < 0:
-            k = -k
-        families.setdefault(tuple(v // k for v in gradient), []).append((k, row[-1], row))
-    out = set()
-    for members in families.values():
-        # h = -c / k, compared as fractions with positive denominators |k|
-        low = high = None
-        for k, c, _ in members:
-            h = (-c, k) if k > 0 else (c, -k)
-            if k > 0 and (low is None or h[0] * low[1] > low[0] * h[1]):
-                low = h
-            if k < 0 and (high is None or h[0] * high[1] < high[0] * h[1]):
-                high = h
-        for k, c, row in members:
-            n, d = (-c, k) if k > 0 else (c, -k)
-            if low is not None and n * low[1] < low[0] * d \
-                    or high is not None and n * high[1] > high[0] * d:
-                out.add(hyperplane(row))
-    return out
+    facts = [_threshold(row) for row in rows if any(row[:-1])]
+    excluded = _excluder(facts)
+    return {key for key, *threshold in facts if excluded(*threshold)}
+
+
+Threshold = tuple[tuple[int, ...], tuple[int, ...], bool, int, int]
+
+
+@lru_cache(maxsize=4096)
+def _threshold(row: tuple[int, ...]) -> Threshold:
+    """``(key, d, above, n, q)`` for the strict inequality ``row . (x, 1) > 0`` with a
+    non-zero gradient ``k d`` (``d`` primitive, first entry positive): its hyperplane's
+    key, and it says ``d . x > n / q`` when ``above`` (``k > 0``), ``d . x < n / q``
+    otherwise (``q > 0``).  Cached: the same rows recur in region after region."""
+    gradient = row[:-1]
+    k = math.gcd(*gradient)
+    if next(v for v in gradient if v) < 0:
+        k = -k
+    n, q = (-row[-1], k) if k > 0 else (row[-1], -k)
+    return hyperplane(row), tuple(v // k for v in gradient), k > 0, n, q
+
+
+def _excluder(facts: list[Threshold]) -> Callable[[tuple[int, ...], bool, int, int], bool]:
+    """Whether the hyperplane ``d . x = n / q`` is excluded by one of ``facts`` (see
+    :func:`shut_out`): some ``d . x > h`` with ``h > n / q``, or ``d . x < h`` with
+    ``h < n / q``."""
+    low: dict[tuple[int, ...], tuple[int, int]] = {}  # direction -> largest h of t > h
+    high: dict[tuple[int, ...], tuple[int, int]] = {}  # direction -> smallest h of t < h
+    for _, direction, above, n, q in facts:
+        best = low if above else high
+        h = best.get(direction)
+        if h is None or (n * h[1] > h[0] * q if above else n * h[1] < h[0] * q):
+            best[direction] = (n, q)
+
+    def excluded(direction: tuple[int, ...], _: bool, n: int, q: int) -> bool:
+        lo, hi = low.get(direction), high.get(direction)
+        return lo is not None and n * lo[1] < lo[0] * q or hi is not None and n * hi[1] > hi[0] * q
+
+    return excluded
 
 
 def unique_neighbours(network: Network) -> bool:
@@ -157,22 +185,40 @@ class LinearChecker:
         self.box = box
         self.dim = maps.dim
         self.patterns: list[str] = []
-        self.covered: set[tuple[int, tuple[int, ...]]] = set()
-        self.edges: list[tuple[int, int]] = []
-        self._recent: OrderedDict[int, dict[tuple[int, int], RegionBound]] = OrderedDict()
+        # Set at the first facet record (the tree is complete by then): the region
+        # maps, their groups, the union-find forest of glued regions, and the first
+        # region whose hyperplanes are not yet checked (the records go in region order).
+        self.affine: list[Map] = []
+        self.members: dict[Map, list[int]] = {}
+        self.parent: list[int] = []
+        self.next_region = -1
+        self.covered: dict[int, set[tuple[int, ...]]] = {}  # hyperplanes with evidence
+        self.faces = [_threshold(face[0]) for face in (
+            box_inequality(box, f"{side}{i}", self.dim) for i in range(self.dim)
+            for side in ("lo", "hi")) if face is not None]
+        self._recent: OrderedDict[int, RegionFacts] = OrderedDict()
 
     def _bounds(self, region: int) -> dict[tuple[int, int], RegionBound]:
         """The strict inequalities of a region by ``(position, j)``, each
-        ``(position, j, sign, row, den)`` (see :meth:`PatternMaps.pattern_bounds`);
-        kept for the most recent regions (a region's records come together, and its
-        neighbours' soon after), so the maps are not recomputed per record."""
-        bounds = self._recent.get(region)
-        if bounds is None:
-            bounds = {(b[0], b[1]): b for b in self.maps.pattern_bounds(self.patterns[region])}
-            self._recent[region] = bounds
+        ``(position, j, sign, row, den)`` (see :meth:`PatternMaps.pattern_bounds`)."""
+        return self._region(region).bounds
+
+    def _region(self, region: int) -> RegionFacts:
+        """A region's inequalities, kept for the most recent regions (a region's
+        records come together, and its neighbours' soon after), so the maps are not
+        recomputed per record."""
+        facts = self._recent.get(region)
+        if facts is None:
+            bounds = self.maps.pattern_bounds(self.patterns[region])
+            signed: dict[tuple[int, ...], int] = {}
+            for position, _, sign, row, _ in bounds:
+                signed.setdefault(row if sign > 0 else tuple(map(neg, row)), position)
+            facts = RegionFacts({(b[0], b[1]): b for b in bounds}, list(signed),
+                                list(signed.values()))
+            self._recent[region] = facts
             if len(self._recent) > RECENT_REGIONS:
                 self._recent.popitem(last=False)
-        return bounds
+        return facts
 
     def _bound(self, region: int, row_id: Any, where: str) -> RegionBound:
         """The region's inequality named by a neuron row id (``p`` or ``"p:j"``)."""
@@ -190,8 +236,10 @@ class LinearChecker:
             region, bound = self._target(record["f"], f"{where}.f")
             neighbour = self._index(record["n"], f"{where}.n")
             self._check_facet(region, bound, neighbour, record["x"], where)
-            self.edges.append((region, neighbour))
-            self.covered.add((neighbour, hyperplane(bound[3])))  # its facet too
+            if self.affine[region] == self.affine[neighbour]:
+                self.parent[self._root(region)] = self._root(neighbour)
+            if neighbour > region:  # its facet too (earlier regions are checked already)
+                self.covered.setdefault(neighbour, set()).add(hyperplane(bound[3]))
         elif "nf" in record:
             if set(record) != {"nf", "y", "mu"}:
                 raise FormatError(where, "a no-facet record has exactly the keys nf, y, mu")
@@ -199,35 +247,48 @@ class LinearChecker:
             self._check_no_facet(region, bound, record["y"], record["mu"], where)
         else:
             raise FormatError(where, f"unknown record with keys {shown(sorted(record)[:5])}")
-        self.covered.add((region, hyperplane(bound[3])))
+        self.covered.setdefault(region, set()).add(hyperplane(bound[3]))
 
     def counts(self) -> tuple[int, int, bool]:
         """(linear regions, distinct maps, whether every map is constant), after
         checking every hyperplane of every region of a shared map is accounted for."""
-        maps: list[Map] = []
-        for pattern in self.patterns:
+        self._move_to(len(self.patterns), "the end of the facet evidence")
+        return len({self._root(i) for i in range(len(self.patterns))}), len(self.members), \
+            not any(v for rows, _ in self.members for row in rows for v in row[:-1])
+
+    def _move_to(self, region: int, where: str) -> None:
+        """Check the regions before ``region``: the records are in region order, so
+        every hyperplane of theirs has its evidence by now (their own records, or an
+        earlier region's facet record naming them as neighbour)."""
+        if self.next_region < 0:
+            self._start()
+        if region < self.next_region:
+            raise Rejected(f"{where}: facet evidence for region {region} after that of region "
+                           f"{self.next_region} (the records go in region order)")
+        for index in range(self.next_region, region):
+            if len(self.members[self.affine[index]]) > 1:
+                self._check_covered(index)
+            self.covered.pop(index, None)
+        self.next_region = region
+
+    def _start(self) -> None:
+        """The output map of every region (in stream order, which shares prefixes)."""
+        for index, pattern in enumerate(self.patterns):
             rows, s = self.maps.output_rows(pattern)
-            maps.append(tuple(tuple(Fraction(v, s) for v in row) for row in rows))
-        members: dict[Map, list[int]] = {}
-        for index, affine in enumerate(maps):
-            members.setdefault(affine, []).append(index)
-        for group in members.values():
-            if len(group) > 1:
-                for index in group:
-                    self._check_covered(index)
-        parent = list(range(len(maps)))
+            g = math.gcd(s, *(v for row in rows for v in row))
+            affine = tuple(tuple(v // g for v in row) for row in rows), s // g
+            group = self.members.setdefault(affine, [])
+            group.append(index)
+            self.affine.append(self.affine[group[0]] if len(group) > 1 else affine)  # one copy
+        self.parent = list(range(len(self.patterns)))
+        self.next_region = 0
 
-        def root(i: int) -> int:
-            while parent[i] != i:
-                parent[i] = parent[parent[i]]
-                i = parent[i]
-            return i
-
-        for a, b in self.edges:
-            if maps[a] == maps[b]:
-                parent[root(a)] = root(b)
-        return len({root(i) for i in range(len(maps))}), len(members), \
-            all(map(is_constant, members))
+    def _root(self, i: int) -> int:
+        parent = self.parent
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
 
     # -- reading ------------------------------------------------------------------
 
@@ -244,6 +305,7 @@ class LinearChecker:
         if not isinstance(value, list) or len(value) != 2:
             raise FormatError(where, "expected [region, row]")
         region = self._index(value[0], f"{where}[0]")
+        self._move_to(region, f"{where}[0]")
         bound = self._bound(region, value[1], f"{where}[1]")
         if not any(bound[3][:-1]):
             raise Rejected(f"{where}: neuron {bound[0]} defines no hyperplane in region {region}")
@@ -273,19 +335,18 @@ class LinearChecker:
         occupies near the point (homogeneous); rejects if the point is not on its
         boundary like a facet point (a vanishing inequality not parallel, or a
         violated one)."""
-        bounds = list(self._bounds(region).values())
+        facts = self._region(region)
         side = None
-        for (position, _, sign, row, _), value in zip(bounds, self.maps.values([b[3] for b in bounds],
-                                                                              point)):
-            if value:
-                if value * sign < 0:
-                    raise Rejected(f"{where}: region {region} violates neuron {position} at "
-                                   "the facet point")
+        for i, value in enumerate(self.maps.values(facts.rows, point)):
+            if value > 0:
                 continue
-            this = _parallel(row[:-1], normal) * sign
+            if value < 0:
+                raise Rejected(f"{where}: region {region} violates neuron "
+                               f"{facts.positions[i]} at the facet point")
+            this = _parallel(facts.rows[i][:-1], normal)
             if this == 0:
-                raise Rejected(f"{where}: neuron {position} of region {region} vanishes at the "
-                               "facet point but not along the facet")
+                raise Rejected(f"{where}: neuron {facts.positions[i]} of region {region} "
+                               "vanishes at the facet point but not along the facet")
             if side is not None and side != this:
                 raise Rejected(f"{where}: region {region} lies on both sides of the facet")
             side = this
@@ -320,15 +381,17 @@ class LinearChecker:
                            f"neuron {bound[0]} misses the interior of a facet of region {region}")
 
     def _check_covered(self, region: int) -> None:
-        bounds = self._bounds(region).values()
-        faces = [box_inequality(self.box, f"{side}{i}", self.dim)
-                 for i in range(self.dim) for side in ("lo", "hi")]
-        shut = shut_out([*(row if sign > 0 else tuple(-v for v in row)
-                           for _, _, sign, row, _ in bounds),
-                         *(face[0] for face in faces if face is not None)])
-        for position, _, _, row, _ in bounds:
-            if any(row[:-1]) and (region, key := hyperplane(row)) not in self.covered \
-                    and key not in shut:
+        region_facts = self._region(region)
+        facts = [(_threshold(row), position)
+                 for row, position in zip(region_facts.rows, region_facts.positions)
+                 if any(row[:-1])]
+        covered = self.covered.get(region, set())
+        missing = [(fact, position) for fact, position in facts if fact[0] not in covered]
+        if not missing:
+            return
+        excluded = _excluder([fact for fact, _ in facts] + self.faces)
+        for (_, *threshold), position in missing:
+            if not excluded(*threshold):
                 raise Rejected(f"region {region} shares its map with another region but has no "
                                f"facet evidence for the hyperplane of neuron {position}")
 

@@ -37,6 +37,7 @@ Bound = tuple[tuple[IntRow, int], int, int, bool]  # (row, den), position, j, ab
 # A bound of a region, unsigned: sign * (row . (x, 1)) / den > 0, row that of pre - t_j.
 RegionBound = tuple[int, int, int, IntRow, int]  # position, j, sign, row, den
 PieceSpec = tuple[tuple[int, int, int, bool], ...]  # the piece's bounds: (j, u, v, above)
+LAYER_CACHE = 4096  # prefixes kept per layer (at most that many rows lists of a layer)
 _BOUND_ID = re.compile(r"(0|[1-9][0-9]{0,8}):([1-9][0-9]{0,8})")
 
 
@@ -76,7 +77,7 @@ class PatternMaps:
         scale = self.layers[0][2]
         self._first_rows = ([(*(int(w * scale) for w in row), int(b * scale))
                              for row, b in zip(first.weights, first.biases)], scale)
-        self._cache: list[tuple[str, list[IntRow], int] | None] = [None] * len(self.layers)
+        self._cache: list[dict[str, tuple[list[IntRow], int]]] = [{} for _ in self.layers]
         # position -> (layer index, neuron index) for the neurons with a state
         self.neuron = [
             (li, j)
@@ -131,17 +132,22 @@ class PatternMaps:
 
     def layer_rows(self, index: int, pattern: str) -> tuple[list[IntRow], int]:
         """Rows ``P`` and denominator ``S`` of layer ``index`` on ``pattern``'s region
-        (only the states before the layer are read)."""
+        (only the states before the layer are read).  Kept per layer for the last
+        :data:`LAYER_CACHE` prefixes: the search tree's records share prefixes, and
+        the facet evidence revisits regions and their neighbours."""
         key = pattern[: self.first[index]]
-        cached = self._cache[index]
-        if cached is not None and cached[0] == key:
-            return cached[1], cached[2]
+        cache = self._cache[index]
+        cached = cache.get(key)
+        if cached is not None:
+            return cached
         if index == 0:
-            out, s = self._first_rows
+            cached = self._first_rows
         else:
-            out, s = self._apply(self.layers[index], *self._inputs(index, pattern))
-        self._cache[index] = (key, out, s)
-        return out, s
+            cached = self._apply(self.layers[index], *self._inputs(index, pattern))
+        if len(cache) >= LAYER_CACHE:
+            cache.clear()
+        cache[key] = cached
+        return cached
 
     def _apply(self, layer: tuple[Terms, tuple[int, ...], int], inputs: list[IntRow | None],
                d: int, bits: int) -> tuple[list[IntRow], int]:

@@ -142,19 +142,18 @@ class Gluer:
         graph.add_nodes_from(range(len(regions)))
         evidence: list[Evidence] = []
         known: set[tuple[int, tuple[int, ...]]] = set()
-        done = len(regions) - sum(len(m) for m in groups.values() if len(m) > 1)
-        for members in groups.values():
-            if len(members) < 2:
+        # in region order, as the checker reads the evidence (it checks each region's
+        # hyperplanes once the records move past it)
+        for index, affine in enumerate(maps):
+            if len(groups[affine]) < 2:
                 continue
-            for index in members:
-                done += 1
-                if tick is not None:
-                    tick((len(regions) + done) // 2)
-                for item in self._facets(index, regions[index].pattern, geometry[index],
-                                         index_of, known):
-                    evidence.append(item)
-                    if isinstance(item, Facet) and maps[item.neighbour] == maps[index]:
-                        graph.add_edge(index, item.neighbour)
+            if tick is not None:
+                tick((len(regions) + index + 1) // 2)
+            for item in self._facets(index, regions[index].pattern, geometry[index],
+                                     index_of, known):
+                evidence.append(item)
+                if isinstance(item, Facet) and maps[item.neighbour] == affine:
+                    graph.add_edge(index, item.neighbour)
         component = [0] * len(regions)
         ordered = sorted((min(c), c) for c in nx.connected_components(graph))
         for label, (_, members) in enumerate(ordered):
