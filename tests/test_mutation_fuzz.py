@@ -67,9 +67,9 @@ from typing import Any
 
 import oracles as O
 import pytest
-from records import in_region_order
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from records import in_region_order
 
 import tvmip
 

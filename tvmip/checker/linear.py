@@ -72,7 +72,7 @@ from .motzkin import (
 from .rationals import parse_rational
 
 Map = tuple[tuple[tuple[int, ...], ...], int]  # integer rows (gradient, offset) / den, reduced
-RECENT_REGIONS = 1024
+RECENT_REGIONS = 1024  # regions whose inequalities are kept (a neighbour is often near)
 
 
 class RegionFacts(NamedTuple):
