@@ -264,3 +264,21 @@ def test_shut_out_is_exactly_exclusion_by_one_parallel_row(rows: list[tuple[int,
             if parallel and hyperplane(s) != hyperplane(r) and s[0] * x + s[1] * y + s[2] <= 0:
                 expected.add(hyperplane(r))
     assert shut_out(rows) == expected
+
+
+def test_checker_caches_do_not_change_the_verdict(theorem_certificate: list[dict], tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The checker keeps layer rows per prefix and the inequalities of recent regions;
+    with room for one entry each (every lookup of another prefix or region evicts) the
+    certificate (108 regions, facet evidence on two hidden layers) gets the same
+    verdict, and a forged count is still refused."""
+    from tvmip.checker import linear, maps
+
+    path = write_lines(tmp_path / "t.cert.json", theorem_certificate)
+    roomy = check_file(path)
+    monkeypatch.setattr(maps, "LAYER_CACHE", 1)
+    monkeypatch.setattr(linear, "RECENT_REGIONS", 1)
+    assert check_file(path) == roomy and roomy.valid
+    records = json.loads(json.dumps(theorem_certificate))
+    records[-1]["end"]["claims"]["linear_regions"]["value"] += 1
+    assert not check_file(write_lines(tmp_path / "forged.cert.json", records)).valid
