@@ -29,6 +29,11 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "RESULTS.md"
+PROOFS = HERE.parent / "proofs"
+# exact linear-region certificates of proofs/ timed by the checker (full run, --quick)
+LINEAR_PROOFS = (("n2-ternary-relu-w8-d3", "n3-ternary-relu-w6-d3", "n2-ternary-relu-w6-d4",
+                  "n3-ternary-relu-w15-d2"),
+                 ("n2-ternary-relu-w6-d3", "n3-ternary-relu-w6-d2"))
 
 # The child: one count (or check) of one instance, reporting time, counts and memory.
 CHILD = r"""
@@ -264,6 +269,20 @@ def main() -> None:
         for name in (large, "r3-16x2", "step3-24x2", "q2-6x2"):
             cert = Path(tmp) / f"{paths[name].stem}.cert.json.gz"
             r = run_child({"what": "check", "certificate": str(cert)}, repeat)
+            say(f"| {name} | {r['regions']} | {r['seconds']:.2f} | {r['regions'] / r['seconds']:.0f} "
+                f"| {r['seconds'] / r['regions'] / lp:.2f} |")
+        say("")
+
+        say("### Checker on exact linear-region certificates (proofs/)")
+        say("")
+        say("Facet and no-facet evidence on top of the search tree, as `tvmip prove` writes "
+            "it; the regions are activation regions (here each is one linear region).")
+        say("")
+        say("| certificate | regions | seconds | regions/s | LP-times/region |")
+        say("|---|---:|---:|---:|---:|")
+        for name in LINEAR_PROOFS[1 if args.quick else 0]:
+            r = run_child({"what": "check", "certificate": str(PROOFS / f"{name}.cert.json.gz")},
+                          repeat)
             say(f"| {name} | {r['regions']} | {r['seconds']:.2f} | {r['regions'] / r['seconds']:.0f} "
                 f"| {r['seconds'] / r['regions'] / lp:.2f} |")
         say("")
