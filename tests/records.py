@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-Record = dict[str, Any]
-
 
 def evidence_region(record: Any) -> int | None:
     """The region of a facet or no-facet record (-1 when it names none), else None."""

@@ -132,9 +132,9 @@ class PatternMaps:
 
     def layer_rows(self, index: int, pattern: str) -> tuple[list[IntRow], int]:
         """Rows ``P`` and denominator ``S`` of layer ``index`` on ``pattern``'s region
-        (only the states before the layer are read).  Kept per layer for the last
-        :data:`LAYER_CACHE` prefixes: the search tree's records share prefixes, and
-        the facet evidence revisits regions and their neighbours."""
+        (only the states before the layer are read).  Kept per layer for up to
+        :data:`LAYER_CACHE` prefixes (then cleared): the search tree's records share
+        prefixes, and the facet evidence revisits regions and their neighbours."""
         key = pattern[: self.first[index]]
         cache = self._cache[index]
         cached = cache.get(key)
